@@ -1,0 +1,23 @@
+"""What the studio knows about a model without loading it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model the library can load, known by `id`.
+
+    `family` names the architecture (`sd1`, `sd2`, `snail-mini`); `format` how it is stored
+    (`diffusers` folder, or `safetensors` single file); `native_size` is (width, height).
+    """
+
+    id: str
+    name: str
+    family: str
+    format: str
+    path: Path
+    native_size: tuple[int, int] = (512, 512)
+    embedded: bool = False

@@ -1,0 +1,45 @@
+"""What a generation reports while it runs and when it ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from studio.core.request import GenerationRequest
+
+
+@dataclass(frozen=True)
+class StepUpdate:
+    """One denoising step done. `preview` is a small RGB image made from the latents."""
+
+    step: int
+    total: int
+    elapsed: float
+    preview: Image.Image | None = None
+
+    @property
+    def fraction(self) -> float:
+        return self.step / self.total if self.total else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, estimated from the pace so far; None before the first step."""
+        if self.step <= 0:
+            return None
+        return self.elapsed / self.step * (self.total - self.step)
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """Finished images with their seeds; `request` is resolved (concrete seed and size)."""
+
+    request: GenerationRequest
+    images: list[Image.Image]
+    seeds: list[int]
+    timings: dict[str, float] = field(default_factory=dict)
+    model_name: str = ""
+
+    @property
+    def duration(self) -> float:
+        return self.timings.get("total", 0.0)

@@ -1,0 +1,46 @@
+"""Scheduler names mapped to diffusers classes, built from a model's own scheduler config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diffusers import (
+    DDIMScheduler,
+    DDPMScheduler,
+    DPMSolverMultistepScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    LMSDiscreteScheduler,
+    PNDMScheduler,
+    UniPCMultistepScheduler,
+)
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+from studio.core.errors import RequestError
+from studio.core.schedulers import SCHEDULER_NAMES
+
+_SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+    "DDIM": (DDIMScheduler, {}),
+    "DDPM": (DDPMScheduler, {}),
+    "Euler": (EulerDiscreteScheduler, {}),
+    "Euler a": (EulerAncestralDiscreteScheduler, {}),
+    "DPM++ 2M": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2}),
+    "DPM++ 2M Karras": (
+        DPMSolverMultistepScheduler,
+        {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": True},
+    ),
+    "UniPC": (UniPCMultistepScheduler, {}),
+    "LMS": (LMSDiscreteScheduler, {}),
+    "PNDM": (PNDMScheduler, {"skip_prk_steps": True}),
+}
+
+
+def make_scheduler(name: str, base_config: Any) -> SchedulerMixin:
+    """A fresh scheduler of kind `name` sharing the model's training schedule."""
+    try:
+        cls, overrides = _SCHEDULERS[name]
+    except KeyError:
+        raise RequestError(
+            f"unknown scheduler {name!r}; use one of: {', '.join(SCHEDULER_NAMES)}"
+        ) from None
+    return cls.from_config(base_config, **overrides)

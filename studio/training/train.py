@@ -1,0 +1,210 @@
+"""Train snail-mini: the VAE first, then the text encoder and UNet together on cached latents.
+
+    python -m studio.training.train --run runs/snail-mini --unet-steps 6000
+
+Every stage checkpoints into the run folder and resumes from there, so an interrupted run
+goes on where it stopped. `python -m studio.training.export` then writes the shipped folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import pickle
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+from diffusers.training_utils import EMAModel
+from tqdm import tqdm
+
+from studio.training import architecture
+from studio.training.dataset import SceneSet
+
+OFFSET_NOISE = 0.1  # lets the model move a whole image's colour: flat backgrounds need it
+MIN_SNR_GAMMA = 5.0  # min-SNR loss weighting: converges faster for a small step budget
+VAE_CROP = 32  # the VAE is convolutional; crops make its training 4x cheaper
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Train snail-mini on the procedural world.")
+    parser.add_argument("--run", type=Path, default=Path("runs/snail-mini"))
+    parser.add_argument("--images", type=int, default=60_000)
+    parser.add_argument("--vae-steps", type=int, default=1200)
+    parser.add_argument("--unet-steps", type=int, default=6000)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--checkpoint-every", type=int, default=250)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    args.run.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(args.seed)
+
+    scenes = load_or_render(args.run / "scenes.pkl", args.images, args.seed)
+    vae = train_vae(args.run, scenes, args.vae_steps)
+    latents = encode_latents(args.run / "latents.pt", vae, scenes)
+    train_unet(args, scenes, latents)
+
+
+def load_or_render(path: Path, count: int, seed: int) -> SceneSet:
+    if path.exists():
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    started = time.time()
+    scenes = SceneSet.generate(count, seed, architecture.IMAGE_SIZE)
+    with path.open("wb") as handle:
+        pickle.dump(scenes, handle)
+    print(f"rendered {count} scenes in {time.time() - started:.0f} s", flush=True)
+    return scenes
+
+
+def train_vae(run: Path, scenes: SceneSet, steps: int) -> torch.nn.Module:
+    final = run / "vae"
+    if (final / "config.json").exists():
+        return type(architecture.build_vae()).from_pretrained(final).eval()
+    vae = architecture.build_vae()
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=steps)
+    rng = np.random.default_rng(1)
+    bar = tqdm(range(steps), desc="vae", mininterval=5)
+    for _ in bar:
+        index = rng.integers(0, len(scenes.images), 32)
+        x = scenes.pixels(index)
+        top, left = rng.integers(0, architecture.IMAGE_SIZE - VAE_CROP + 1, 2)
+        x = x[:, :, top : top + VAE_CROP, left : left + VAE_CROP]
+        posterior = vae.encode(x).latent_dist
+        reconstruction = vae.decode(posterior.sample()).sample
+        loss = F.l1_loss(reconstruction, x) + F.mse_loss(reconstruction, x)
+        loss = loss + 1e-6 * posterior.kl().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+    vae.eval()
+    with torch.no_grad():
+        x = scenes.pixels(np.arange(256))
+        error = F.mse_loss(vae.decode(vae.encode(x).latent_dist.mode()).sample.clamp(-1, 1), x)
+    psnr = 10 * math.log10(4 / error.item())
+    print(f"vae reconstruction PSNR on 256 training images: {psnr:.1f} dB", flush=True)
+    vae.save_pretrained(final)
+    return vae
+
+
+@torch.no_grad()
+def encode_latents(path: Path, vae: torch.nn.Module, scenes: SceneSet) -> torch.Tensor:
+    """Posterior means for every image, scaled to unit variance (the VAE's scaling factor)."""
+    if path.exists():
+        return torch.load(path)
+    chunks = []
+    for start in tqdm(range(0, len(scenes.images), 256), desc="encode", mininterval=5):
+        index = np.arange(start, min(start + 256, len(scenes.images)))
+        chunks.append(vae.encode(scenes.pixels(index)).latent_dist.mode())
+    latents = torch.cat(chunks)
+    scaling = 1.0 / latents.std().item()
+    vae.register_to_config(scaling_factor=scaling)
+    vae.save_pretrained(path.parent / "vae")
+    latents = latents * scaling
+    torch.save(latents, path)
+    print(f"encoded {len(latents)} latents, scaling factor {scaling:.4f}", flush=True)
+    return latents
+
+
+def train_unet(args: argparse.Namespace, scenes: SceneSet, latents: torch.Tensor) -> None:
+    tokenizer = architecture.build_tokenizer()
+    text_encoder = architecture.build_text_encoder(tokenizer)
+    unet = architecture.build_unet()
+    noise_scheduler = architecture.build_noise_scheduler()
+    parameters = [*unet.parameters(), *text_encoder.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=1e-2)
+    ema = EMAModel(parameters, decay=0.999, use_ema_warmup=True)
+    state_path = args.run / "unet-state.pt"
+    step = 0
+    if state_path.exists():
+        state = torch.load(state_path, weights_only=False)
+        unet.load_state_dict(state["unet"])
+        text_encoder.load_state_dict(state["text_encoder"])
+        optimizer.load_state_dict(state["optimizer"])
+        ema.load_state_dict(state["ema"])
+        step = state["step"]
+    alphas = noise_scheduler.alphas_cumprod
+    snr = alphas / (1 - alphas)
+    caption_rng = random.Random(args.seed + step)
+    index_rng = np.random.default_rng(args.seed + step)
+    log_path = args.run / "loss.csv"
+    bar = tqdm(total=args.unet_steps, initial=step, desc="unet", mininterval=10)
+    with log_path.open("a", newline="") as log_file:
+        log = csv.writer(log_file)
+        while step < args.unet_steps:
+            set_lr(optimizer, args.lr, step, args.unet_steps)
+            index = index_rng.integers(0, len(latents), args.batch)
+            ids = tokenizer(
+                scenes.captions(index, caption_rng),
+                padding="max_length",
+                max_length=tokenizer.model_max_length,
+                truncation=True,
+                return_tensors="pt",
+            ).input_ids
+            x0 = latents[index]
+            noise = torch.randn_like(x0) + OFFSET_NOISE * torch.randn(len(x0), x0.shape[1], 1, 1)
+            t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(x0),))
+            xt = noise_scheduler.add_noise(x0, noise, t)
+            prediction = unet(xt, t, text_encoder(ids)[0]).sample
+            weight = torch.clamp(snr[t], max=MIN_SNR_GAMMA) / snr[t]
+            per_sample = F.mse_loss(prediction, noise, reduction="none").mean(dim=(1, 2, 3))
+            loss = (weight * per_sample).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+            optimizer.step()
+            ema.step(parameters)
+            step += 1
+            log.writerow([step, f"{loss.item():.5f}", f"{time.time():.1f}"])
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+            if step % args.checkpoint_every == 0 or step == args.unet_steps:
+                log_file.flush()
+                save_state(state_path, unet, text_encoder, optimizer, ema, step)
+                save_ema_weights(args.run, unet, text_encoder, tokenizer, ema, parameters)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, peak: float, step: int, total: int) -> None:
+    """Linear warm-up for 200 steps, then cosine decay to a tenth of the peak."""
+    if step < 200:
+        lr = peak * (step + 1) / 200
+    else:
+        progress = (step - 200) / max(1, total - 200)
+        lr = peak * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def save_state(path: Path, unet, text_encoder, optimizer, ema, step: int) -> None:
+    state = {
+        "unet": unet.state_dict(),
+        "text_encoder": text_encoder.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "ema": ema.state_dict(),
+        "step": step,
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def save_ema_weights(run: Path, unet, text_encoder, tokenizer, ema, parameters) -> None:
+    """Write the EMA weights as diffusers/transformers folders the exporter reads."""
+    ema.store(parameters)
+    ema.copy_to(parameters)
+    unet.save_pretrained(run / "unet")
+    text_encoder.save_pretrained(run / "text_encoder")
+    tokenizer.save_pretrained(run / "tokenizer")
+    ema.restore(parameters)
+
+
+if __name__ == "__main__":
+    main()
