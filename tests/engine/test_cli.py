@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.cli import main
+from studio.core.history import HistoryStore
+from studio.core.metadata import read_png_request
+from studio.core.paths import AppPaths
+from studio.core.request import Mode
+
+
+@pytest.fixture
+def run(tiny_model_dir, capsys):
+    """Run the CLI in-process with the tiny model's folder; returns (status, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        status = main([*args[:1], "--model-dir", str(tiny_model_dir), *args[1:]])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
+
+
+def generate(run, *extra: str) -> tuple[int, str, str]:
+    return run("generate", "--model", "tiny", "--steps", "2", "--seed", "11", *extra)
+
+
+def test_generate_writes_a_png_whose_parameters_parse_back(run, tmp_path):
+    out = tmp_path / "cat.png"
+    status, stdout, _ = generate(
+        run,
+        "--prompt",
+        "a cat, sitting: on a mat",
+        "--negative-prompt",
+        "blurry",
+        "--guidance",
+        "6.5",
+        "--scheduler",
+        "Euler a",
+        "--width",
+        "64",
+        "--height",
+        "96",
+        "--out",
+        str(out),
+    )
+    assert status == 0
+    assert stdout.strip() == str(out)
+    request = read_png_request(out)
+    assert request.prompt == "a cat, sitting: on a mat"
+    assert request.negative_prompt == "blurry"
+    assert (request.seed, request.steps, request.guidance_scale) == (11, 2, 6.5)
+    assert (request.scheduler, request.width, request.height, request.model) == (
+        "Euler a",
+        64,
+        96,
+        "tiny",
+    )
+    assert Image.open(out).size == (64, 96)
+
+
+def test_parameters_chunk_alone_also_parses_back(run, tmp_path):
+    from studio.core.metadata import request_from_parameters
+
+    out = tmp_path / "a.png"
+    generate(run, "--prompt", "a dog", "--out", str(out))
+    request = request_from_parameters(Image.open(out).text["parameters"])
+    assert (request.prompt, request.seed, request.steps, request.width) == ("a dog", 11, 2, 64)
+
+
+def test_the_same_seed_twice_gives_identical_pixels(run, tmp_path):
+    generate(run, "--prompt", "x", "--out", str(tmp_path / "1.png"))
+    generate(run, "--prompt", "x", "--out", str(tmp_path / "2.png"))
+    first, second = (np.asarray(Image.open(tmp_path / n)) for n in ("1.png", "2.png"))
+    assert np.array_equal(first, second)
+
+
+def test_a_batch_goes_to_the_outputs_folder_and_into_history(run):
+    status, stdout, _ = generate(run, "--prompt", "x", "--batch", "2")
+    paths = stdout.split()
+    assert status == 0 and len(paths) == 2
+    outputs = AppPaths.from_environment().outputs_dir
+    assert all(p.startswith(str(outputs)) for p in paths)
+    entries = HistoryStore(AppPaths.from_environment().history_db).entries()
+    assert sorted(str(e.path) for e in entries) == sorted(paths)
+    assert sorted(e.seed for e in entries) == [11, 12]
+
+
+def test_inpaint_from_the_command_line_keeps_pixels_outside_the_mask(run, tmp_path):
+    init = tmp_path / "in.png"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(init)
+    mask = tmp_path / "mask.png"
+    mask_image = Image.new("L", (64, 64))
+    mask_image.paste(255, (0, 0, 32, 64))
+    mask_image.save(mask)
+    out = tmp_path / "out.png"
+    status, _, err = generate(
+        run,
+        "--prompt",
+        "x",
+        "--mode",
+        "inpaint",
+        "--init-image",
+        str(init),
+        "--mask",
+        str(mask),
+        "--strength",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert status == 0, err
+    pixels = np.asarray(Image.open(out))
+    assert (pixels[:, 32:] == (200, 30, 30)).all()
+    assert read_png_request(out).mode is Mode.INPAINT
+
+
+def test_models_lists_id_family_format_and_path(run, tiny_model_dir):
+    status, stdout, _ = run("models")
+    assert status == 0
+    row = next(line for line in stdout.splitlines() if line.startswith("tiny "))
+    assert "sd-custom" in row and "diffusers" in row and str(tiny_model_dir / "tiny") in row
+
+
+def one_line_error(run, *args: str) -> str:
+    status, stdout, stderr = run(*args)
+    assert status == 2
+    assert stdout == ""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_missing_model_exits_2_with_one_line(run):
+    line = one_line_error(run, "generate", "--prompt", "x", "--model", "nowhere")
+    assert "unknown model 'nowhere'" in line
+
+
+def test_broken_model_file_exits_2_with_one_line(run, tiny_model_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir / "tiny", broken)
+    (broken / "vae" / "diffusion_pytorch_model.safetensors").write_bytes(b"\0" * 100)
+    line = one_line_error(run, "generate", "--prompt", "x", "--model", str(broken), "--steps", "1")
+    assert "cannot load model 'broken'" in line
+
+
+def test_unreadable_image_exits_2_with_one_line(run, tmp_path):
+    junk = tmp_path / "junk.png"
+    junk.write_text("this is not an image")
+    line = one_line_error(
+        run,
+        "generate",
+        "--prompt",
+        "x",
+        "--model",
+        "tiny",
+        "--mode",
+        "img2img",
+        "--init-image",
+        str(junk),
+    )
+    assert "cannot read input image" in line and "junk.png" in line
+
+
+def test_missing_image_exits_2_with_one_line(run, tmp_path):
+    line = one_line_error(
+        run,
+        "generate",
+        "--prompt",
+        "x",
+        "--mode",
+        "img2img",
+        "--init-image",
+        str(tmp_path / "none.png"),
+    )
+    assert "input image not found" in line
+
+
+def test_bad_size_exits_2_with_one_line(run):
+    line = one_line_error(run, "generate", "--prompt", "x", "--model", "tiny", "--width", "65")
+    assert "width must be a positive multiple of 8, got 65" in line
+
+
+def test_mask_of_the_wrong_size_exits_2_with_one_line(run, tmp_path):
+    Image.new("RGB", (64, 64)).save(tmp_path / "in.png")
+    Image.new("L", (32, 32)).save(tmp_path / "mask.png")
+    line = one_line_error(
+        run,
+        "generate",
+        "--prompt",
+        "x",
+        "--model",
+        "tiny",
+        "--mode",
+        "inpaint",
+        "--init-image",
+        str(tmp_path / "in.png"),
+        "--mask",
+        str(tmp_path / "mask.png"),
+    )
+    assert "mask is 32x32 but the input image is 64x64" in line
