@@ -10,7 +10,7 @@ import random
 
 from studio.training.world import ObjectSpec, SceneSpec
 
-_PLACE = {
+PLACES = {
     "top left": "at the top left",
     "top": "at the top",
     "top right": "at the top right",
@@ -54,7 +54,7 @@ def _object_phrase(obj: ObjectSpec, rng: random.Random, say_position: bool) -> s
     words = f"{_size_word(obj, rng)}{obj.color} {obj.shape}"
     text = ("an " if words[0] in "aeiou" else "a ") + words
     if say_position:
-        text += " " + _PLACE[obj.position]
+        text += " " + PLACES[obj.position]
     return text
 
 

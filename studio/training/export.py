@@ -1,0 +1,104 @@
+"""Write the shipped snail-mini folder: a standard diffusers Stable Diffusion folder.
+
+    python -m studio.training.export --run runs/snail-mini --out resources/models/snail-mini
+
+fp16 safetensors weights, DDIM as the default scheduler, the fitted latent-to-RGB preview
+factors and the training facts in `snail_studio.json`, and the model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
+from transformers import CLIPTextModel, CLIPTokenizer
+
+from studio.engine.previews import PREVIEW_FILE
+from studio.training import architecture
+from studio.training.model_card import write_card
+
+PREVIEW_SAMPLES = 2048
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Export snail-mini as a diffusers folder.")
+    parser.add_argument("--run", type=Path, default=Path("runs/snail-mini"))
+    parser.add_argument("--out", type=Path, default=Path("resources/models/snail-mini"))
+    args = parser.parse_args()
+    export(args.run, args.out)
+
+
+def export(run: Path, out: Path) -> None:
+    vae = AutoencoderKL.from_pretrained(run / "vae").eval()
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=CLIPTextModel.from_pretrained(run / "text_encoder"),
+        tokenizer=CLIPTokenizer.from_pretrained(run / "tokenizer"),
+        unet=UNet2DConditionModel.from_pretrained(run / "unet"),
+        scheduler=architecture.build_inference_scheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    with (run / "scenes.pkl").open("rb") as handle:
+        scenes = pickle.load(handle)
+    preview = fit_preview_factors(vae, scenes)
+    pipe.to(torch.float16).save_pretrained(out, safe_serialization=True)
+    extras = {
+        "name": "snail-mini",
+        "family": "snail-mini",
+        "native_size": [architecture.IMAGE_SIZE, architecture.IMAGE_SIZE],
+        "preview": preview,
+        "training": training_facts(run, len(scenes.specs)),
+    }
+    (out / PREVIEW_FILE).write_text(json.dumps(extras, indent=2))
+    write_card(out)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"wrote {out} ({size / 2**20:.1f} MiB)")
+
+
+@torch.no_grad()
+def fit_preview_factors(vae: AutoencoderKL, scenes) -> dict[str, list]:
+    """Least squares from (scaled) latents to the images shrunk to latent size, in [-1, 1]."""
+    index = np.arange(min(PREVIEW_SAMPLES, len(scenes.images)))
+    pixels = scenes.pixels(index)
+    latents = vae.encode(pixels).latent_dist.mode() * vae.config.scaling_factor
+    small = torch.nn.functional.avg_pool2d(pixels, architecture.VAE_SCALE)
+    x = latents.permute(0, 2, 3, 1).reshape(-1, latents.shape[1])
+    x = torch.cat([x, torch.ones(len(x), 1)], dim=1)
+    y = small.permute(0, 2, 3, 1).reshape(-1, 3)
+    solution = torch.linalg.lstsq(x, y).solution
+    residual = (x @ solution - y).pow(2).mean().sqrt().item()
+    print(f"preview factors fitted on {len(index)} images, RMSE {residual:.3f} (range -1..1)")
+    return {
+        "factors": [[round(v, 5) for v in row] for row in solution[:-1].tolist()],
+        "bias": [round(v, 5) for v in solution[-1].tolist()],
+        "rmse": round(residual, 4),
+    }
+
+
+def training_facts(run: Path, images: int) -> dict[str, object]:
+    """Steps and wall time of the UNet stage, read from its loss log."""
+    with (run / "loss.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    times = [float(row[2]) for row in rows]
+    # Wall time counts only gaps under a minute, so a pause between resumed runs is not counted.
+    gaps = np.diff(times)
+    vae_facts = run / "vae" / "training.json"
+    return {
+        "images": images,
+        "vae": json.loads(vae_facts.read_text()) if vae_facts.exists() else {},
+        "unet_steps": int(rows[-1][0]),
+        "unet_hours": round(float(gaps[gaps < 60].sum()) / 3600, 2),
+        "final_loss": round(float(np.mean([float(r[1]) for r in rows[-200:]])), 4),
+    }
+
+
+if __name__ == "__main__":
+    main()
