@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def fresh_home(tmp_path, monkeypatch):
-    """Point all of the app's config, data and outputs at a temp folder (napari's _fresh_settings)."""
+    """All of the app's config, data and outputs go to a temp folder (napari's _fresh_settings)."""
     home = tmp_path / "snail-home"
     monkeypatch.setenv("SNAIL_STUDIO_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

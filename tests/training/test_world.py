@@ -39,7 +39,9 @@ def test_training_scenes_never_hold_a_held_out_pair_or_an_evaluation_combination
 
 
 def test_about_one_in_eight_combinations_is_kept_for_evaluation():
-    combos = [(c, s, p, b) for c in PALETTE for s in SHAPES for p in POSITIONS for b in PALETTE if b != c]
+    combos = [
+        (c, s, p, b) for c in PALETTE for s in SHAPES for p in POSITIONS for b in PALETTE if b != c
+    ]
     kept = sum(is_evaluation_combo(*combo) for combo in combos) / len(combos)
     assert 0.09 < kept < 0.16
 
@@ -55,7 +57,10 @@ def test_captions_name_what_is_drawn():
 
 def test_two_object_captions_join_both():
     spec = SceneSpec(
-        objects=(ObjectSpec("red", "circle", "medium", "left"), ObjectSpec("blue", "square", "medium", "right")),
+        objects=(
+            ObjectSpec("red", "circle", "medium", "left"),
+            ObjectSpec("blue", "square", "medium", "right"),
+        ),
         background="white",
     )
     texts = {caption(spec, random.Random(i)) for i in range(200)}
@@ -66,11 +71,22 @@ def test_two_object_captions_join_both():
 def test_the_analyzer_reads_rendered_ground_truth_exactly(size):
     rng = random.Random(len(size))
     for i in range(120):
-        color, shape, position = rng.choice(list(PALETTE)), rng.choice(SHAPES), rng.choice(list(POSITIONS))
+        color, shape, position = (
+            rng.choice(list(PALETTE)),
+            rng.choice(SHAPES),
+            rng.choice(list(POSITIONS)),
+        )
         background = rng.choice([c for c in PALETTE if c != color])
-        spec = SceneSpec(objects=(ObjectSpec(color, shape, size, position),), background=background, seed=i)
+        spec = SceneSpec(
+            objects=(ObjectSpec(color, shape, size, position),), background=background, seed=i
+        )
         found = analyze(render(spec))
-        assert (found.color, found.shape, found.position, found.background) == (color, shape, position, background)
+        assert (found.color, found.shape, found.position, found.background) == (
+            color,
+            shape,
+            position,
+            background,
+        )
 
 
 def test_the_analyzer_reports_an_empty_picture_as_background_only():

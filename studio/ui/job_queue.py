@@ -1,0 +1,98 @@
+"""The generation queue as the window sees it: one running job, the rest waiting.
+
+The queue lives on the UI side, so a waiting job can be removed before the worker ever
+sees it; the worker is handed one job at a time. Each job carries its own cancel event,
+which the UI sets directly (never queued behind the running job).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal
+
+from studio.core.request import GenerationRequest
+
+
+@dataclass(eq=False)
+class Job:
+    id: int
+    request: GenerationRequest
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def title(self) -> str:
+        prompt = " ".join(self.request.prompt.split()) or "(no prompt)"
+        return prompt if len(prompt) <= 60 else prompt[:57] + "…"
+
+    @property
+    def summary(self) -> str:
+        r = self.request
+        size = f"{r.width}\u00d7{r.height}" if r.size else "native size"
+        batch = f" \u00d7 {r.batch_size}" if r.batch_size > 1 else ""
+        return f"{r.mode.label} · {r.steps} steps · {size}{batch}"
+
+
+class JobQueue(QObject):
+    """Waiting jobs in order plus the one running; emits `changed` on every change."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._waiting: list[Job] = []
+        self._running: Job | None = None
+
+    @property
+    def running(self) -> Job | None:
+        return self._running
+
+    @property
+    def waiting(self) -> list[Job]:
+        return list(self._waiting)
+
+    def __len__(self) -> int:
+        return len(self._waiting) + (self._running is not None)
+
+    def add(self, request: GenerationRequest) -> Job:
+        job = Job(next(self._ids), request)
+        self._waiting.append(job)
+        self.changed.emit()
+        return job
+
+    def remove(self, job_id: int) -> bool:
+        """Drop a waiting job; the running one is cancelled instead (see `cancel_running`)."""
+        for job in self._waiting:
+            if job.id == job_id:
+                self._waiting.remove(job)
+                self.changed.emit()
+                return True
+        return False
+
+    def clear_waiting(self) -> None:
+        if self._waiting:
+            self._waiting.clear()
+            self.changed.emit()
+
+    def start_next(self) -> Job | None:
+        """Move the first waiting job to running, if nothing runs yet."""
+        if self._running is not None or not self._waiting:
+            return None
+        self._running = self._waiting.pop(0)
+        self.changed.emit()
+        return self._running
+
+    def finish(self, job_id: int) -> None:
+        if self._running is not None and self._running.id == job_id:
+            self._running = None
+            self.changed.emit()
+
+    def cancel_running(self) -> bool:
+        if self._running is None or self._running.cancel.is_set():
+            return False
+        self._running.cancel.set()
+        self.changed.emit()
+        return True

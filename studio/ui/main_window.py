@@ -1,0 +1,418 @@
+"""The studio window: canvas in the middle, prompt panel, history and queue in docks.
+
+The window owns the job queue and hands one job at a time to the worker; widgets never touch
+the engine. What the canvas shows and the image files in and out are the Workspace's job.
+File and database work runs as asyncio tasks on the qasync loop (`tasks`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+
+from studio.core.errors import ImageError, RequestError, StudioError
+from studio.core.history import HistoryEntry
+from studio.core.models import ModelInfo
+from studio.core.paths import AppPaths
+from studio.core.request import GenerationRequest, Mode
+from studio.core.results import StepUpdate
+from studio.core.settings import Settings
+from studio.ui import tasks
+from studio.ui.canvas import CanvasView
+from studio.ui.compare_view import CompareDialog, CompareItem
+from studio.ui.history_strip import HistoryStrip
+from studio.ui.image_files import read_image
+from studio.ui.job_queue import JobQueue
+from studio.ui.mask_painter import MaskPainter
+from studio.ui.mask_tools import MaskTools
+from studio.ui.notice import Notice
+from studio.ui.prompt_panel import PromptPanel
+from studio.ui.qt_images import qimage_to_pil
+from studio.ui.queue_panel import QueuePanel
+from studio.ui.session import Autosave, SessionState, SessionStore
+from studio.ui.settings_dialog import SettingsDialog
+from studio.ui.status_bar import RunStatus
+from studio.ui.window_actions import build_actions, build_menus
+from studio.ui.worker import EngineFactory, WorkerClient, default_engine_factory
+from studio.ui.workspace import Workspace
+
+DEFAULT_SIZE = QSize(1360, 860)
+BRUSH_STEP = 1.2  # [ and ] scale the brush by this
+APP_TITLE = "Snail Studio"
+SHUTDOWN_WAIT_MS = 5000  # a CPU step can take longer; the app then exits without waiting
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        settings: Settings,
+        engine_factory: EngineFactory = default_engine_factory,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_TITLE)
+        self.setAcceptDrops(True)
+        self.paths = paths
+        self.settings = settings
+        self.queue = JobQueue(self)
+        self.client = WorkerClient(engine_factory, settings, paths, self)
+        self.painter = MaskPainter(parent=self)
+        self.actions_ = build_actions(self, self.painter.undo_stack)
+        self._compare: CompareDialog | None = None
+        self.engine_stopped = False
+
+        self.canvas = CanvasView()
+        self.notice = Notice()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.notice)
+        central_layout.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+
+        self.panel = PromptPanel(settings)
+        a = self.actions_
+        tools = MaskTools(
+            self.painter, [a.brush, a.eraser], [a.clear_mask, a.invert_mask, a.fill_mask]
+        )
+        self.panel.set_mask_tools(tools)
+        self.workspace = Workspace(self.canvas, self.painter, self.panel)
+        self.history = HistoryStrip(paths.history_db)
+        self.queue_panel = QueuePanel(self.queue)
+        self._build_docks()
+        build_menus(self.menuBar(), a, [self.prompt_dock, self.history_dock, self.queue_dock])
+        self.addActions(a.all())  # shortcuts work with the menu bar hidden too
+
+        self.run_status = RunStatus()
+        self.statusBar().addPermanentWidget(self.run_status)
+
+        self.store = SessionStore(paths)
+        self.autosave = Autosave(self.store, self._session_state, self._save_layout, self)
+        self._connect_actions()
+        self._connect_widgets()
+        self._connect_worker()
+        self._queue_changed()
+        self._restore_layout()
+        self._restore_request()
+
+    def _build_docks(self) -> None:
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        self.prompt_dock = self._dock("Prompt", "promptDock", scroll, left)
+        self.history_dock = self._dock("History", "historyDock", self.history, bottom)
+        self.queue_dock = self._dock("Queue", "queueDock", self.queue_panel, bottom)
+        self.splitDockWidget(self.history_dock, self.queue_dock, Qt.Orientation.Horizontal)
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        self.resizeDocks([self.prompt_dock], [360], horizontal)
+        self.resizeDocks([self.history_dock, self.queue_dock], [900, 300], horizontal)
+        self.resizeDocks([self.history_dock], [150], vertical)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState() keys docks by name
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _connect_actions(self) -> None:
+        a, ws, painter = self.actions_, self.workspace, self.painter
+        a.open.triggered.connect(ws.open_image)
+        a.paste.triggered.connect(ws.paste)
+        a.save_as.triggered.connect(ws.save_image_as)
+        a.settings.triggered.connect(self.edit_settings)
+        a.quit.triggered.connect(self.close)
+        a.generate.triggered.connect(self.generate)
+        a.cancel.triggered.connect(self.cancel)
+        a.clear_queue.triggered.connect(self.queue.clear_waiting)
+        a.use_as_input.triggered.connect(ws.use_shown_as_input)
+        a.show_input.triggered.connect(ws.show_input)
+        a.restore_shown.triggered.connect(ws.restore_shown_parameters)
+        a.brush.triggered.connect(lambda: painter.set_eraser(False))
+        a.eraser.triggered.connect(lambda: painter.set_eraser(True))
+        a.brush_smaller.triggered.connect(lambda: self._scale_brush(1 / BRUSH_STEP))
+        a.brush_larger.triggered.connect(lambda: self._scale_brush(BRUSH_STEP))
+        a.clear_mask.triggered.connect(painter.clear)
+        a.invert_mask.triggered.connect(painter.invert)
+        a.fill_mask.triggered.connect(painter.fill)
+        a.save_mask.triggered.connect(ws.save_mask)
+        a.load_mask.triggered.connect(ws.load_mask)
+        a.zoom_fit.triggered.connect(self.canvas.zoom_fit)
+        a.zoom_actual.triggered.connect(self.canvas.zoom_actual)
+        a.zoom_in.triggered.connect(self.canvas.zoom_in)
+        a.zoom_out.triggered.connect(self.canvas.zoom_out)
+        painter.eraser_changed.connect(lambda on: (a.eraser if on else a.brush).setChecked(True))
+
+    def _connect_widgets(self) -> None:
+        p, h, ws = self.panel, self.history, self.workspace
+        p.generate_requested.connect(self.generate)
+        p.cancel_requested.connect(self.cancel)
+        p.model_chosen.connect(self.client.load_model)
+        p.changed.connect(self.autosave.touch)
+        self.painter.changed.connect(lambda: self.autosave.touch(images=True))
+        ws.input_changed.connect(lambda: self.autosave.touch(images=True))
+        ws.title_changed.connect(
+            lambda title: self.setWindowTitle(f"{title} \u2013 {APP_TITLE}" if title else APP_TITLE)
+        )
+        ws.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        ws.error.connect(self.show_error)
+        self.queue_panel.remove_requested.connect(self.queue.remove)
+        self.queue_panel.cancel_requested.connect(self.cancel)
+        self.queue.changed.connect(self._queue_changed)
+        h.show_requested.connect(lambda entry: ws.show_file(entry.path))
+        h.use_as_input_requested.connect(lambda entry: ws.show_file(entry.path, as_input=True))
+        h.restore_requested.connect(lambda e: ws.restore_parameters(e.request, e.path.name))
+        h.compare_requested.connect(lambda entries: tasks.spawn(self._compare_entries(entries)))
+        h.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        h.failed.connect(self.show_error)
+
+    def _connect_worker(self) -> None:
+        # Bound methods of objects on this thread: Qt queues each call to the UI thread.
+        w = self.client.worker
+        w.started.connect(self._job_started)
+        w.progress.connect(self._job_progress)
+        w.preview.connect(self._job_preview)
+        w.finished.connect(self._job_finished)
+        w.failed.connect(self._job_failed)
+        w.cancelled.connect(self._job_cancelled)
+        w.models_listed.connect(self._models_listed)
+        w.model_loading.connect(self._model_loading)
+        w.model_loaded.connect(self.run_status.model_ready)
+        w.model_failed.connect(self._model_failed)
+
+    def start(self) -> None:
+        """After show(): start the worker (the engine, and torch, load there) and background I/O."""
+        self.client.start()
+        self.client.list_models()
+        self.history.refresh()
+        tasks.spawn(self._restore_images())
+        self.panel.focus_prompt()
+
+    # -- generating ------------------------------------------------------------------------
+
+    def generate(self) -> None:
+        try:
+            request = self._build_request()
+        except RequestError as exc:
+            self.show_error(str(exc))
+            return
+        self.queue.add(request)
+        self._pump()
+
+    def _build_request(self) -> GenerationRequest:
+        request = self.panel.request()
+        if request.mode.uses_init_image:
+            source = self.workspace.input
+            if source is None:
+                raise RequestError(
+                    f"{request.mode.label} needs an input image: "
+                    "open (Ctrl+O), paste (Ctrl+V) or drop one on the canvas"
+                )
+            mask = None
+            if request.mode is Mode.INPAINT:
+                if self.painter.is_empty():
+                    raise RequestError("The mask is empty: paint over the area to repaint first")
+                mask = self.painter.to_pil()
+            init = qimage_to_pil(source).convert("RGB")
+            request = dataclasses.replace(
+                request, init_image=init, mask=mask, mask_feather=self.painter.feather
+            )
+        request.validate()
+        return request
+
+    def cancel(self) -> None:
+        if self.queue.cancel_running():
+            self.statusBar().showMessage("Cancelling…")
+
+    def _scale_brush(self, factor: float) -> None:
+        size = self.painter.brush_size
+        step = max(1, round(size * abs(factor - 1)))
+        self.painter.set_brush_size(size + step if factor > 1 else size - step)
+
+    def _pump(self) -> None:
+        job = self.queue.start_next()
+        if job is not None:
+            self.client.submit(job)
+
+    def _queue_changed(self) -> None:
+        running = self.queue.running is not None
+        self.panel.set_running(running)
+        self.actions_.cancel.setEnabled(running)
+
+    def _job_started(self, _job_id: int) -> None:
+        self.run_status.job_started()
+        self.statusBar().clearMessage()
+
+    def _job_progress(self, update: StepUpdate) -> None:
+        self.run_status.step(update)
+        self.queue_panel.set_step(f"step {update.step}/{update.total}")
+
+    def _job_preview(self, image: QImage) -> None:
+        job = self.queue.running
+        if job is None or job.cancel.is_set():
+            return
+        self.workspace.show_preview(job.id, image, self._target_size(job.request, image))
+
+    def _target_size(self, request: GenerationRequest, preview: QImage) -> QSize:
+        if request.mode.uses_init_image and self.workspace.input is not None:
+            return self.workspace.input.size()
+        if request.size is not None:
+            return QSize(*request.size)
+        info = self.panel.model_info(request.model)
+        return QSize(*info.native_size) if info else preview.size() * 8
+
+    def _job_finished(self, job_id: int, paths: list[Path]) -> None:
+        self._end_job(job_id, succeeded=True)
+        self.history.refresh()
+        if paths:
+            count, where = len(paths), Path(paths[0]).parent
+            self.statusBar().showMessage(f"Saved {count} image{'s' * (count > 1)} to {where}", 8000)
+            self.workspace.show_result(job_id, Path(paths[0]))
+
+    def _job_failed(self, job_id: int, message: str) -> None:
+        self._end_job(job_id, succeeded=False)
+        self.show_error(f"Generation failed: {message}")
+
+    def _job_cancelled(self, job_id: int) -> None:
+        self._end_job(job_id, succeeded=False)
+        self.statusBar().showMessage("Cancelled", 4000)
+
+    def _end_job(self, job_id: int, succeeded: bool) -> None:
+        self.queue.finish(job_id)
+        self.run_status.job_ended()
+        self.workspace.run_ended(job_id, succeeded)
+        self._pump()
+
+    # -- models ----------------------------------------------------------------------------
+
+    def _models_listed(self, models: list[ModelInfo]) -> None:
+        self.panel.set_models(models)
+        self.run_status.engine_ready(len(models))
+        if not models:
+            self.show_error("No models found. Add a model folder in File \u203a Settings.")
+            return
+        self.client.load_model(self.panel.model_id())
+
+    def _model_loading(self, model: str) -> None:
+        info = self.panel.model_info(model)
+        self.run_status.model_loading(info.name if info else model)
+
+    def _model_failed(self, message: str) -> None:
+        self.run_status.model_failed(message)
+        self.show_error(message)
+
+    # -- compare, settings, errors ---------------------------------------------------------
+
+    async def _compare_entries(self, entries: list[HistoryEntry]) -> None:
+        try:
+            images = [await tasks.in_thread(read_image, e.path) for e in entries]
+        except ImageError as exc:
+            self.show_error(str(exc))
+            return
+        items = [
+            CompareItem(image, f"#{e.id} \u00b7 {e.created_at.astimezone():%H:%M:%S}", _params(e))
+            for e, image in zip(entries, images, strict=True)
+        ]
+        if self._compare is None:
+            self._compare = CompareDialog(parent=self)
+        self._compare.set_items(items)
+        self._compare.show()
+        self._compare.raise_()
+
+    def edit_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self.paths, self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        self.settings = dialog.settings()
+        try:
+            self.settings.save(self.paths.settings_file)
+        except OSError as exc:
+            self.show_error(f"Could not save the settings: {exc}")
+        self.client.configure(self.settings)
+
+    def show_error(self, message: str) -> None:
+        """Errors never block: a notice over the canvas and the status bar; the app stays usable."""
+        self.notice.show_error(message)
+        self.statusBar().showMessage(message, 10_000)
+
+    # -- session ---------------------------------------------------------------------------
+
+    def _session_state(self) -> SessionState:
+        request = self.panel.request().to_dict()
+        for key in ("init_image", "mask"):
+            request.pop(key, None)
+        source = self.workspace.input
+        return SessionState(request, source, self.painter.mask() if source is not None else None)
+
+    def _restore_request(self) -> None:
+        data = self.store.load_request()
+        try:
+            request = GenerationRequest.from_dict(data) if data else None
+        except (StudioError, TypeError):
+            request = None
+        if request is not None:
+            self.panel.set_request(request)
+
+    async def _restore_images(self) -> None:
+        source, mask = await tasks.in_thread(self.store.load_images)
+        if source is None or self.workspace.input is not None:
+            return
+        self.workspace.set_input(source, switch_mode=False)
+        if mask is not None:
+            self.painter.set_mask(mask)
+            self.painter.undo_stack.clear()  # restoring is not an edit to undo
+
+    def _save_layout(self) -> None:
+        self.store.save_layout(self.saveGeometry(), self.saveState())
+
+    def _restore_layout(self) -> None:
+        saved = self.store.load_layout()
+        if saved is None or not self.restoreGeometry(saved[0]):
+            self.resize(DEFAULT_SIZE)
+        if saved is not None:
+            self.restoreState(saved[1])
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.autosave.flush()
+        tasks.cancel_all()
+        self.queue.clear_waiting()
+        self.queue.cancel_running()
+        if self._compare is not None:
+            self._compare.close()
+        self.engine_stopped = self.client.shutdown(SHUTDOWN_WAIT_MS)
+        super().closeEvent(event)
+        self.closed.emit()
+
+    # -- drops outside the canvas (the docks, the status bar) ------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if _local_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        files = _local_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self.workspace.open_file(files[0], dropped=True)
+
+
+def _local_files(mime: QMimeData) -> list[Path]:
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+def _params(entry: HistoryEntry) -> dict[str, object]:
+    params = entry.request.to_dict()
+    for key in ("init_image", "mask"):
+        params.pop(key, None)
+    return params

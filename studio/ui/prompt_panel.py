@@ -1,0 +1,332 @@
+"""The prompt panel: what to generate, with which model and settings, and the Generate button.
+
+`request()` reads the controls into a `GenerationRequest` (images are added by the window);
+`set_request()` restores one. Controls a mode does not use are hidden or disabled.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.models import ModelInfo
+from studio.core.request import MAX_BATCH, GenerationRequest, Mode
+from studio.core.schedulers import SCHEDULER_NAMES
+from studio.core.settings import Settings
+from studio.ui.param_widgets import SeedEdit, SizeChooser, size_text
+
+THUMB = 56
+NO_INPUT = "No input image yet: open (Ctrl+O), paste (Ctrl+V) or drop one on the canvas."
+
+
+class PromptPanel(QWidget):
+    generate_requested = Signal()
+    cancel_requested = Signal()
+    model_chosen = Signal(str)  # the user picked another model
+    mode_changed = Signal(object)  # Mode
+    changed = Signal()  # any parameter changed (autosave listens)
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._models: dict[str, ModelInfo] = {}
+        self._mask_tools: QWidget | None = None
+        self.prompt = _text_box("Describe the image…  (Ctrl+Enter generates)", 4)
+        self.negative = _text_box("What to avoid (optional)", 2)
+        self.mode_buttons = QButtonGroup(self)
+        self.model = QComboBox()
+        self.model.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model.setMinimumContentsLength(12)
+        self.scheduler = QComboBox()
+        self.scheduler.addItems(SCHEDULER_NAMES)
+        self.steps = _spin(1, 150, "Denoising steps: more is slower and usually finer")
+        self.guidance = _double_spin(
+            0.0, 30.0, 0.5, "Guidance (CFG) scale: how closely to follow the prompt"
+        )
+        self.size = SizeChooser()
+        self.strength = _double_spin(
+            0.01, 1.0, 0.05, "How much to change the input: 1 repaints it fully"
+        )
+        self.batch = _spin(1, MAX_BATCH, "Images per run")
+        self.seed = SeedEdit()
+        self.input_thumb = QLabel()
+        self.input_thumb.setFixedSize(THUMB, THUMB)
+        self.input_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.input_thumb.setObjectName("inputThumb")
+        self.input_text = QLabel(NO_INPUT)
+        self.input_text.setWordWrap(True)
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("generateButton")
+        self.generate_button.setToolTip(
+            "Generate (Ctrl+Enter); while a job runs, adds to the queue"
+        )
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Cancel the running job (Esc)")
+        self.cancel_button.setEnabled(False)
+        self._build()
+        self.apply_defaults(settings)
+        self._connect()
+        self._update_mode()
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        modes = QHBoxLayout()
+        modes.setSpacing(0)
+        for mode in Mode:
+            button = QToolButton(text=mode.label)
+            button.setCheckable(True)
+            button.setObjectName("modeButton")
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self.mode_buttons.addButton(button)
+            button.setProperty("mode", mode.value)
+            modes.addWidget(button)
+        self.mode_buttons.buttons()[0].setChecked(True)
+
+        self.input_row = QWidget()
+        input_layout = QHBoxLayout(self.input_row)
+        input_layout.setContentsMargins(0, 0, 0, 0)
+        input_layout.addWidget(self.input_thumb)
+        input_layout.addWidget(self.input_text, 1)
+
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.addRow("Model", self.model)
+        self.form.addRow("Sampler", self.scheduler)
+        self.form.addRow("Steps", self.steps)
+        self.form.addRow("Guidance", self.guidance)
+        self.form.addRow("Size", self.size)
+        self.form.addRow("Strength", self.strength)
+        self.form.addRow("Batch", self.batch)
+        self.form.addRow("Seed", self.seed)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 3)
+        buttons.addWidget(self.cancel_button, 1)
+
+        layout = self._layout = QVBoxLayout(self)
+        layout.addLayout(modes)
+        layout.addWidget(_caption("Prompt"))
+        layout.addWidget(self.prompt, 3)
+        layout.addWidget(_caption("Negative prompt"))
+        layout.addWidget(self.negative, 1)
+        layout.addWidget(self.input_row)
+        layout.addLayout(self.form)
+        layout.addStretch(0)
+        layout.addLayout(buttons)
+
+    def _connect(self) -> None:
+        self.mode_buttons.buttonToggled.connect(lambda _b, on: on and self._update_mode())
+        self.model.activated.connect(self._model_activated)
+        self.generate_button.clicked.connect(self.generate_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        for signal in (
+            self.prompt.textChanged,
+            self.negative.textChanged,
+            self.scheduler.currentIndexChanged,
+            self.steps.valueChanged,
+            self.guidance.valueChanged,
+            self.strength.valueChanged,
+            self.batch.valueChanged,
+            self.size.changed,
+            self.seed.changed,
+        ):
+            signal.connect(self.changed)
+
+    # -- reading and restoring -------------------------------------------------------------
+
+    def mode(self) -> Mode:
+        return Mode(self.mode_buttons.checkedButton().property("mode"))
+
+    def set_mode(self, mode: Mode) -> None:
+        for button in self.mode_buttons.buttons():
+            if button.property("mode") == mode.value:
+                button.setChecked(True)
+
+    def model_id(self) -> str:
+        return self.model.currentData() or self.model.currentText()
+
+    def model_info(self, model_id: str | None = None) -> ModelInfo | None:
+        return self._models.get(model_id or self.model_id())
+
+    def request(self) -> GenerationRequest:
+        """The request the controls describe, without input image or mask."""
+        mode = self.mode()
+        size = None if mode.uses_init_image else self.size.size()
+        return GenerationRequest(
+            prompt=self.prompt.toPlainText().strip(),
+            negative_prompt=self.negative.toPlainText().strip(),
+            mode=mode,
+            model=self.model_id(),
+            scheduler=self.scheduler.currentText(),
+            steps=self.steps.value(),
+            guidance_scale=round(self.guidance.value(), 2),
+            seed=self.seed.seed(),
+            width=size[0] if size else None,
+            height=size[1] if size else None,
+            strength=round(self.strength.value(), 2),
+            batch_size=self.batch.value(),
+        )
+
+    def set_request(self, request: GenerationRequest) -> list[str]:
+        """Show `request`'s parameters; returns notes on what could not be restored."""
+        notes = []
+        self.prompt.setPlainText(request.prompt)
+        self.negative.setPlainText(request.negative_prompt)
+        self.set_mode(request.mode)
+        if not self._select_model(request.model):
+            notes.append(f"model {request.model!r} is not installed; kept {self.model_id()}")
+        if self.scheduler.findText(request.scheduler) >= 0:
+            self.scheduler.setCurrentText(request.scheduler)
+        else:
+            notes.append(f"sampler {request.scheduler!r} is not available")
+        self.steps.setValue(request.steps)
+        self.guidance.setValue(request.guidance_scale)
+        self.size.set_size(request.size)
+        self.strength.setValue(request.strength)
+        self.batch.setValue(request.batch_size)
+        self.seed.set_seed(request.seed)
+        return notes
+
+    def apply_defaults(self, settings: Settings) -> None:
+        self._select_model(settings.default_model)
+        self.scheduler.setCurrentText(settings.default_scheduler)
+        self.steps.setValue(settings.default_steps)
+        self.guidance.setValue(settings.default_guidance)
+        self.strength.setValue(0.75)
+        width, height = settings.default_width, settings.default_height
+        self.size.set_size((width, height) if width and height else None)
+
+    # -- models ----------------------------------------------------------------------------
+
+    def set_models(self, models: list[ModelInfo]) -> None:
+        """Fill the chooser (embedded models first), keeping the current choice if listed."""
+        current = self.model_id()
+        self._models = {m.id: m for m in models}
+        self.model.blockSignals(True)
+        self.model.clear()
+        for info in sorted(models, key=lambda m: not m.embedded):
+            label = f"{info.name}  (built in)" if info.embedded else info.name
+            self.model.addItem(label, info.id)
+            self.model.setItemData(
+                self.model.count() - 1, str(info.path), Qt.ItemDataRole.ToolTipRole
+            )
+        self.model.blockSignals(False)
+        if not self._select_model(current) and models:
+            self.model.setCurrentIndex(0)
+        self._update_native()
+
+    def _select_model(self, model_id: str) -> bool:
+        index = self.model.findData(model_id)
+        if index < 0 and not self._models and model_id:
+            # Before the engine has listed its models, keep the id so a request still names it.
+            self.model.addItem(model_id, model_id)
+            index = self.model.count() - 1
+        if index >= 0:
+            self.model.setCurrentIndex(index)
+            self._update_native()
+        return index >= 0
+
+    def _model_activated(self, _index: int) -> None:
+        self._update_native()
+        self.model_chosen.emit(self.model_id())
+        self.changed.emit()
+
+    def _update_native(self) -> None:
+        info = self.model_info()
+        if info is not None:
+            self.size.set_native(info.native_size)
+
+    # -- state shown -----------------------------------------------------------------------
+
+    def set_input_image(self, image: QImage | None) -> None:
+        if image is None or image.isNull():
+            self.input_thumb.clear()
+            self.input_text.setText(NO_INPUT)
+            return
+        thumb = image.scaled(
+            QSize(THUMB, THUMB),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        self.input_thumb.setPixmap(QPixmap.fromImage(thumb))
+        self.input_text.setText(
+            f"Input image {size_text(image.width(), image.height())}. "
+            "Results keep its size; “Use as input” replaces it."
+        )
+
+    def set_mask_tools(self, tools: QWidget) -> None:
+        """Show inpaint's mask controls under the input image, in inpaint mode only."""
+        self._mask_tools = tools
+        self._layout.insertWidget(self._layout.indexOf(self.input_row) + 1, tools)
+        tools.setVisible(self.mode() is Mode.INPAINT)
+
+    def set_running(self, running: bool) -> None:
+        self.generate_button.setText("Add to queue" if running else "Generate")
+        self.cancel_button.setEnabled(running)
+
+    def show_used_seed(self, seed: int) -> None:
+        self.seed.show_used(seed)
+
+    def focus_prompt(self) -> None:
+        self.prompt.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _update_mode(self) -> None:
+        mode = self.mode()
+        uses_input = mode.uses_init_image
+        self.input_row.setVisible(uses_input)
+        if self._mask_tools is not None:
+            self._mask_tools.setVisible(mode is Mode.INPAINT)
+        self.form.setRowVisible(self.strength, uses_input)
+        self.form.setRowVisible(self.size, not uses_input)  # results keep the input's size
+        self.mode_changed.emit(mode)
+        self.changed.emit()
+
+
+def _text_box(placeholder: str, lines: int) -> QPlainTextEdit:
+    box = QPlainTextEdit()
+    box.setPlaceholderText(placeholder)
+    box.setTabChangesFocus(True)
+    line = box.fontMetrics().lineSpacing()
+    box.setMinimumHeight(line * lines + 12)
+    # Grow into spare room, but never push the panel into scrolling: the minimum is the hint.
+    box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+    return box
+
+
+def _caption(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("caption")
+    return label
+
+
+def _spin(low: int, high: int, tip: str) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setToolTip(tip)
+    return spin
+
+
+def _double_spin(low: float, high: float, step: float, tip: str) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    spin.setDecimals(2)
+    spin.setToolTip(tip)
+    return spin

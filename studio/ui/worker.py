@@ -1,0 +1,203 @@
+"""The thin Qt adapter around the engine: one long-lived worker on its own QThread.
+
+`EngineWorker` lives on the worker thread and is the only object that touches the engine;
+it never touches widgets. `WorkerClient` lives on the UI thread, owns the thread, and sends
+requests in as queued signals. Cancelling sets the job's `threading.Event` directly from the
+UI thread, so a cancel never waits in the queue behind the job it is meant to stop.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from studio.core.errors import GenerationCancelled, StudioError
+from studio.core.history import HistoryStore
+from studio.core.models import ModelInfo
+from studio.core.outputs import save_result
+from studio.core.paths import AppPaths
+from studio.core.protocol import EngineProtocol
+from studio.core.request import GenerationRequest
+from studio.core.results import StepUpdate
+from studio.core.settings import Settings
+from studio.ui.job_queue import Job
+from studio.ui.qt_images import pil_to_qimage
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[Settings], EngineProtocol]
+
+
+def default_engine_factory(settings: Settings) -> EngineProtocol:
+    """Build the real engine; called on the worker thread, so torch is imported there."""
+    from studio.engine import Engine
+
+    return Engine.from_settings(settings)
+
+
+def outputs_dir(settings: Settings, paths: AppPaths) -> Path:
+    return Path(settings.output_dir).expanduser() if settings.output_dir else paths.outputs_dir
+
+
+class EngineWorker(QObject):
+    """Runs on the worker thread. Slots are invoked through queued signals only."""
+
+    started = Signal(int)  # job id
+    progress = Signal(object)  # StepUpdate
+    preview = Signal(QImage)
+    finished = Signal(int, list)  # job id, list[Path] of saved PNGs
+    failed = Signal(int, str)  # job id, message fit to show a person
+    cancelled = Signal(int)
+    models_listed = Signal(list)  # list[ModelInfo], embedded first
+    model_loading = Signal(str)
+    model_loaded = Signal(object)  # ModelInfo
+    model_failed = Signal(str)
+
+    def __init__(self, engine_factory: EngineFactory, settings: Settings, paths: AppPaths) -> None:
+        super().__init__()
+        self._factory = engine_factory
+        self._settings = settings
+        self._paths = paths
+        self._engine: EngineProtocol | None = None
+        self._history: HistoryStore | None = None
+        self._loaded: ModelInfo | None = None
+
+    def _ensure_engine(self) -> EngineProtocol:
+        if self._engine is None:
+            self._engine = self._factory(self._settings)
+        return self._engine
+
+    def _ensure_model(self, model: str) -> None:
+        if self._loaded is not None and model in (self._loaded.id, str(self._loaded.path)):
+            return
+        engine = self._ensure_engine()
+        self.model_loading.emit(model)
+        self._loaded = engine.load_model(model)
+        self.model_loaded.emit(self._loaded)
+
+    @Slot()
+    def list_models(self) -> None:
+        try:
+            models = self._ensure_engine().models()
+        except Exception as exc:
+            log.exception("listing models failed")
+            self.model_failed.emit(_message(exc))
+            return
+        self.models_listed.emit(sorted(models, key=lambda m: not m.embedded))
+
+    @Slot(str)
+    def load_model(self, model: str) -> None:
+        try:
+            self._ensure_model(model)
+        except Exception as exc:
+            log.exception("loading %s failed", model)
+            self.model_failed.emit(_message(exc))
+            if self._loaded is not None:
+                self.model_loaded.emit(self._loaded)  # the engine keeps the previous model
+
+    @Slot(object)
+    def configure(self, settings: Settings) -> None:
+        """New settings. Other model folders or precision need a new engine (built on next use)."""
+        old, self._settings = self._settings, settings
+        if (old.model_folders, old.precision) == (settings.model_folders, settings.precision):
+            return
+        self._engine = None
+        self._loaded = None
+        gc.collect()
+        self.list_models()
+
+    @Slot(int, object, object)
+    def generate(self, job_id: int, request: GenerationRequest, cancel: threading.Event) -> None:
+        if cancel.is_set():
+            self.cancelled.emit(job_id)
+            return
+        self.started.emit(job_id)
+        try:
+            try:
+                self._ensure_model(request.model)
+            except Exception as exc:
+                self.model_failed.emit(_message(exc))
+                if self._loaded is not None:
+                    self.model_loaded.emit(self._loaded)  # the engine keeps the previous model
+                raise
+            result = self._ensure_engine().generate(request, self._on_step, cancel)
+            if self._history is None:
+                self._history = HistoryStore(self._paths.history_db)
+            saved = save_result(result, outputs_dir(self._settings, self._paths), self._history)
+        except GenerationCancelled:
+            self.cancelled.emit(job_id)
+        except Exception as exc:
+            if not isinstance(exc, StudioError):
+                log.exception("job %d failed", job_id)
+            self.failed.emit(job_id, _message(exc))
+        else:
+            self.finished.emit(job_id, list(saved))
+
+    def _on_step(self, update: StepUpdate) -> None:
+        self.progress.emit(update)
+        if update.preview is not None:
+            self.preview.emit(pil_to_qimage(update.preview))
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, StudioError):
+        return str(exc)
+    if isinstance(exc, ImportError):
+        return f"The engine could not start: {exc}"
+    if isinstance(exc, OSError):
+        return f"Could not read or write a file: {exc}"
+    return f"Unexpected error ({type(exc).__name__}): {exc}"
+
+
+class WorkerClient(QObject):
+    """UI-thread handle: owns the worker thread and forwards requests as queued signals."""
+
+    _generate = Signal(int, object, object)
+    _list_models = Signal()
+    _load_model = Signal(str)
+    _configure = Signal(object)
+
+    def __init__(
+        self,
+        engine_factory: EngineFactory,
+        settings: Settings,
+        paths: AppPaths,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("engine-worker")
+        self.worker = EngineWorker(engine_factory, settings, paths)
+        self.worker.moveToThread(self.thread)
+        self._generate.connect(self.worker.generate)
+        self._list_models.connect(self.worker.list_models)
+        self._load_model.connect(self.worker.load_model)
+        self._configure.connect(self.worker.configure)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def submit(self, job: Job) -> None:
+        self._generate.emit(job.id, job.request, job.cancel)
+
+    def list_models(self) -> None:
+        self._list_models.emit()
+
+    def load_model(self, model: str) -> None:
+        self._load_model.emit(model)
+
+    def configure(self, settings: Settings) -> None:
+        self._configure.emit(settings)
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Stop the thread once its current slot returns; False if it is still busy."""
+        if not self.thread.isRunning():
+            return True
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)
