@@ -21,7 +21,8 @@ from studio.core.schedulers import SCHEDULER_NAMES
 
 _SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "DDIM": (DDIMScheduler, {}),
-    "DDPM": (DDPMScheduler, {}),
+    # "trailing" spacing: with "leading" and steps_offset 1, 1000 steps index timestep 1000.
+    "DDPM": (DDPMScheduler, {"timestep_spacing": "trailing"}),
     "Euler": (EulerDiscreteScheduler, {}),
     "Euler a": (EulerAncestralDiscreteScheduler, {}),
     "DPM++ 2M": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2}),

@@ -53,6 +53,7 @@ def write_card(folder: Path) -> None:
         loss=facts["final_loss"],
         vae_steps=vae.get("steps", "?"),
         vae_psnr=vae.get("psnr_db", "?"),
+        decoder_steps=vae.get("decoder_steps", 0),
         preview_rmse=extras["preview"]["rmse"],
         evaluation=evaluation,
     )
@@ -92,7 +93,9 @@ Weights are fp16 safetensors. Previews use latent-to-RGB factors fitted by least
   classifier-free guidance. Four colour-shape pairs (purple star, green triangle, orange
   square, white circle) are never rendered, and one in eight single-object combinations of
   colour, shape, position and background is kept out for the evaluation.
-- VAE: {vae_steps} steps, L1 + MSE with a tiny KL term; reconstruction PSNR {vae_psnr} dB.
+- VAE: {vae_steps} steps of batch 16, L1 + MSE with a tiny KL term, then {decoder_steps}
+  decoder-only steps on the frozen latents (sharper edges, same latent space); reconstruction
+  PSNR {vae_psnr} dB.
 - UNet and text encoder together: {steps} steps of batch 64, AdamW 3e-4 with cosine decay,
   min-SNR-5 loss weighting, offset noise 0.1, EMA 0.999; {hours} hours on a 2-core CPU,
   final loss {loss}. bf16 autocast was measured slower than fp32 on that CPU for this size

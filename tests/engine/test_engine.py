@@ -209,3 +209,12 @@ def test_broken_model_fails_cleanly_and_the_previous_model_still_works(
     assert "\n" not in str(failure.value)
     assert engine._cache.current.info.id == "tiny"
     assert engine.generate(request()).images
+
+
+def test_ddpm_runs_a_thousand_steps_schedule_without_index_errors(engine):
+    from studio.engine.schedulers import make_scheduler
+
+    engine.load_model("tiny")
+    scheduler = make_scheduler("DDPM", engine._cache.current.scheduler_config)
+    scheduler.set_timesteps(1000)
+    assert int(scheduler.timesteps.max()) == 999 and int(scheduler.timesteps.min()) == 0
