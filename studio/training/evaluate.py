@@ -36,8 +36,6 @@ from studio.training.world import (
 
 GUIDANCE_SWEEP = (1.0, 3.0, 7.5, 15.0, 30.0)
 STEP_SWEEP = (("DDIM", 5), ("DDIM", 10), ("DDIM", 20), ("DDIM", 50), ("DDPM", 1000))
-TARGETS = {"color": 0.9, "shape": 0.7, "position": 0.8, "background": 0.9}
-HELD_OUT_TARGETS = {"color": 0.8, "shape": 0.5}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from studio.engine.previews import PREVIEW_FILE
 
 EVALUATION_FILE = "evaluation.json"
 ASPECTS = ("color", "shape", "position", "background")
+TARGETS = {"color": 0.9, "shape": 0.7, "position": 0.8, "background": 0.9}
+HELD_OUT_TARGETS = {"color": 0.8, "shape": 0.5}
 
 
 def format_report(report: dict) -> str:
@@ -16,6 +18,15 @@ def format_report(report: dict) -> str:
         return f"| {label} | " + " | ".join(f"{scores[a]:.0%}" for a in ASPECTS) + " |"
 
     header = "| setting | color | shape | position | background |\n|---|---|---|---|---|"
+    targets = [
+        f"- {label} {aspect}: {report[key][aspect]:.0%} against {minimum:.0%}: "
+        + ("met" if report[key][aspect] >= minimum else "**missed**")
+        for key, label, goals in (
+            ("main", "held-out combinations", TARGETS),
+            ("held_out", "held-out pairs", HELD_OUT_TARGETS),
+        )
+        for aspect, minimum in goals.items()
+    ]
     lines = [
         f"Held-out combinations: {report['prompts']} prompts; held-out pairs: "
         f"{report['held_out_prompts']} prompts (DDIM 20 steps, guidance 7.5).",
@@ -33,6 +44,10 @@ def format_report(report: dict) -> str:
         "",
         header,
         *(row(label, s) for label, s in report["steps"].items()),
+        "",
+        "Targets (DDIM 20 steps, guidance 7.5):",
+        "",
+        *targets,
     ]
     return "\n".join(lines)
 
