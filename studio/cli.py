@@ -88,7 +88,6 @@ def _settings(options: argparse.Namespace) -> Settings:
 
 
 def _engine(settings: Settings):
-    _quiet_libraries()
     from studio.engine import Engine
 
     return Engine.from_settings(settings)
@@ -142,7 +141,7 @@ def run_generate(options: argparse.Namespace) -> int:
     if out is not None and out.suffix.lower() == ".png":
         written = save_result_as(result, out, history)
     else:
-        folder = out or (Path(settings.output_dir) if settings.output_dir else paths.outputs_dir)
+        folder = out or settings.outputs_folder(paths.outputs_dir)
         written = save_result(result, folder, history)
     for path in written:
         print(path)
@@ -182,14 +181,3 @@ class _ProgressBar:
             self._bar = tqdm(total=update.total, desc="denoising", unit="step", file=sys.stderr)
         self._bar.n = update.step
         self._bar.refresh()
-
-
-def _quiet_libraries() -> None:
-    """Our progress bar and errors only: no library progress bars or advice on the console."""
-    import diffusers
-    import transformers
-
-    diffusers.utils.logging.set_verbosity_error()
-    diffusers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()

@@ -10,10 +10,9 @@ PNG also carries a `snail_studio` chunk with the exact request as JSON, which we
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from PIL import Image, PngImagePlugin
 
 from studio import __version__
 from studio.core.errors import ImageError, RequestError
+from studio.core.files import write_bytes_atomic
 from studio.core.request import DEFAULT_MODEL, DEFAULT_SCHEDULER, GenerationRequest, Mode
 from studio.core.schedulers import SCHEDULER_NAMES
 
@@ -432,7 +432,7 @@ def save_png(
 ) -> Path:
     """Write `image` as a PNG with both metadata chunks, atomically; returns `path`.
 
-    The file appears complete or not at all (temp file in the same folder, then os.replace),
+    The file appears complete or not at all (`write_bytes_atomic`),
     so a crash or a reader polling the outputs folder never sees half an image.
     """
     path = Path(path)
@@ -443,18 +443,10 @@ def save_png(
     exact = dataclasses.replace(request, seed=seed).to_dict()
     info.add_text(STUDIO_CHUNK, json.dumps(exact, ensure_ascii=False))
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format="PNG", pnginfo=info)
-            handle.flush()
-            os.fsync(handle.fileno())  # the caller reports "saved" once we return
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    encoded = io.BytesIO()
+    image.save(encoded, format="PNG", pnginfo=info)
+    # Durable: the caller reports "saved" once we return.
+    return write_bytes_atomic(path, encoded.getvalue(), durable=True)
 
 
 def read_png_request(path: Path) -> GenerationRequest:

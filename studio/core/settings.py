@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.core.files import write_text_atomic
 from studio.core.request import DEFAULT_SCHEDULER
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -47,6 +46,10 @@ class Settings:
             settings.precision = "auto"
         return settings
 
+    def outputs_folder(self, default: Path) -> Path:
+        """Where finished images go: the chosen folder, else `default` (AppPaths.outputs_dir)."""
+        return Path(self.output_dir).expanduser() if self.output_dir else default
+
     def save(self, path: Path) -> None:
         write_text_atomic(path, json.dumps(dataclasses.asdict(self), indent=2))
 
@@ -58,16 +61,3 @@ def _fits(value: Any, default: Any) -> bool:
     if isinstance(default, float):
         return isinstance(value, int | float)
     return isinstance(value, type(default))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

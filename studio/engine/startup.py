@@ -47,6 +47,19 @@ def import_engine() -> None:
             if collecting:
                 gc.freeze()
                 gc.enable()
+        quiet_library_output()
+
+
+def quiet_library_output() -> None:
+    """The studio reports progress and errors itself (CLI bar, window): no library progress
+    bars or advice on the console, for every front end alike."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
 
 
 def preload_torch_libraries() -> None:

@@ -17,11 +17,10 @@ import time
 from dataclasses import dataclass
 
 import torch
-from diffusers import StableDiffusionPipeline
 
 from studio.engine.devices import Placement
 from studio.engine.library import ModelLibrary
-from studio.engine.pipelines import load_pipeline
+from studio.engine.pipelines import ResidentModel, load_pipeline
 from studio.engine.schedulers import make_scheduler
 from studio.training.analyzer import analyze
 from studio.training.captions import PLACES
@@ -80,7 +79,7 @@ def held_out_cases(count: int, seed: int = 0) -> list[Case]:
 
 
 def score(
-    pipe: StableDiffusionPipeline,
+    model: ResidentModel,
     cases: list[Case],
     scheduler: str = "DDIM",
     steps: int = 20,
@@ -88,7 +87,9 @@ def score(
     seed: int = 0,
 ) -> dict[str, float]:
     """Fraction of images whose colour, shape, position and background match the prompt."""
-    pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
+    pipe = model.base
+    # From the model's own schedule, not the last run's scheduler (its overrides would leak).
+    pipe.scheduler = make_scheduler(scheduler, model.scheduler_config)
     generators = [torch.Generator("cpu").manual_seed(seed + i) for i in range(len(cases))]
     with torch.inference_mode():
         images = pipe(
@@ -105,24 +106,24 @@ def score(
     return {aspect: hits[aspect] / len(cases) for aspect in ASPECTS}
 
 
-def load(model: str) -> StableDiffusionPipeline:
+def load(model: str) -> ResidentModel:
     """The model through the app's own library and loader, on the CPU in fp32."""
-    pipe = load_pipeline(ModelLibrary().resolve(model), Placement.choose("fp32", "cpu"))
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+    placement = Placement.choose("fp32", "cpu")
+    info = ModelLibrary().resolve(model)
+    return ResidentModel(info, load_pipeline(info, placement), placement)
 
 
 def run(model: str, prompts: int) -> dict[str, object]:
-    pipe = load(model)
+    resident = load(model)
     cases, held_out = evaluation_cases(prompts), held_out_cases(max(8, prompts // 2))
     started = time.time()
     report: dict[str, object] = {
         "prompts": len(cases),
         "held_out_prompts": len(held_out),
-        "main": score(pipe, cases),
-        "held_out": score(pipe, held_out),
-        "guidance": {str(g): score(pipe, cases, guidance=g) for g in GUIDANCE_SWEEP},
-        "steps": {f"{s} {n}": score(pipe, cases, scheduler=s, steps=n) for s, n in STEP_SWEEP},
+        "main": score(resident, cases),
+        "held_out": score(resident, held_out),
+        "guidance": {str(g): score(resident, cases, guidance=g) for g in GUIDANCE_SWEEP},
+        "steps": {f"{s} {n}": score(resident, cases, scheduler=s, steps=n) for s, n in STEP_SWEEP},
     }
     report["seconds"] = round(time.time() - started)
     return report

@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,8 +20,8 @@ from typing import Any
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer
 from PySide6.QtGui import QImage
 
+from studio.core.files import write_bytes_atomic, write_text_atomic
 from studio.core.paths import AppPaths
-from studio.core.settings import write_text_atomic
 from studio.ui import tasks
 
 log = logging.getLogger(__name__)
@@ -162,15 +160,7 @@ def _write_png(path: Path, image: QImage | None) -> None:
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     if not image.save(buffer, "PNG"):
         raise OSError(f"cannot encode {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(bytes(buffer.data()))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, bytes(buffer.data()))
 
 
 def _read_png(path: Path) -> QImage | None:

@@ -12,7 +12,6 @@ import gc
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
@@ -39,10 +38,6 @@ def default_engine_factory(settings: Settings) -> EngineProtocol:
     from studio.engine import Engine
 
     return Engine.from_settings(settings)
-
-
-def outputs_dir(settings: Settings, paths: AppPaths) -> Path:
-    return Path(settings.output_dir).expanduser() if settings.output_dir else paths.outputs_dir
 
 
 class EngineWorker(QObject):
@@ -129,7 +124,9 @@ class EngineWorker(QObject):
             result = self._ensure_engine().generate(request, self._on_step, cancel)
             if self._history is None:
                 self._history = HistoryStore(self._paths.history_db)
-            saved = save_result(result, outputs_dir(self._settings, self._paths), self._history)
+            saved = save_result(
+                result, self._settings.outputs_folder(self._paths.outputs_dir), self._history
+            )
         except GenerationCancelled:
             self.cancelled.emit(job_id)
         except Exception as exc:

@@ -98,9 +98,7 @@ def cancel_latency_ms(
         cancel.set()
         thread.join()
         latencies.append((ended[0] - set_at) * 1000)
-        steps.append(
-            statistics.median(b - a for a, b in itertools.pairwise(stamps)) * 1000
-        )
+        steps.append(statistics.median(b - a for a, b in itertools.pairwise(stamps)) * 1000)
     return max(latencies), statistics.median(steps)
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from studio.core.files import write_text_atomic
 from studio.core.paths import HOME_ENV, AppPaths
-from studio.core.settings import Settings, write_text_atomic
+from studio.core.settings import Settings
 
 
 def test_missing_file_gives_defaults(tmp_path):
@@ -77,7 +78,7 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("studio.core.settings.os.replace", fail)
+    monkeypatch.setattr("studio.core.files.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_text_atomic(path, "new")
     assert path.read_text() == "old"

@@ -37,19 +37,18 @@ def test_snail_mini_is_listed_first_and_loads_through_the_library(engine):
 
 def test_a_short_evaluation_passes_its_thresholds(engine):
     engine.load_model("snail-mini")
-    pipe = engine._cache.current.base
-    scores = score(pipe, evaluation_cases(10, seed=1))
+    scores = score(engine._cache.current, evaluation_cases(10, seed=1))
     for aspect, minimum in SHORT_EVAL_MINIMUM.items():
         assert scores[aspect] >= minimum, scores
 
 
 def test_guidance_makes_the_model_follow_the_prompt_better(engine):
     engine.load_model("snail-mini")
-    pipe = engine._cache.current.base
+    resident = engine._cache.current
     cases = evaluation_cases(24, seed=3)
 
     def following(guidance: float) -> float:
-        scores = score(pipe, cases, guidance=guidance)
+        scores = score(resident, cases, guidance=guidance)
         return scores["color"] + scores["shape"]
 
     assert following(7.5) > following(1.0) + 0.1
