@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from studio.core.paths import RESOURCES
@@ -78,8 +79,11 @@ def tiny_components() -> dict:
     }
 
 
-def save_tiny_pipeline(folder: Path) -> Path:
-    """Write the tiny pipeline as a diffusers folder and return it."""
-    pipe = StableDiffusionPipeline(**tiny_components(), requires_safety_checker=False)
+def save_tiny_pipeline(folder: Path, scheduler: SchedulerMixin | None = None) -> Path:
+    """Write the tiny pipeline as a diffusers folder (with another schedule if given)."""
+    components = tiny_components()
+    if scheduler is not None:
+        components["scheduler"] = scheduler
+    pipe = StableDiffusionPipeline(**components, requires_safety_checker=False)
     pipe.save_pretrained(folder)
     return folder

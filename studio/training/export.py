@@ -22,6 +22,7 @@ from transformers import CLIPTextModel, CLIPTokenizer
 from studio.engine.previews import PREVIEW_FILE
 from studio.training import architecture
 from studio.training.model_card import write_card
+from studio.training.train import INIT_FILE, log_hours
 
 PREVIEW_SAMPLES = 2048
 
@@ -84,18 +85,17 @@ def fit_preview_factors(vae: AutoencoderKL, scenes) -> dict[str, list]:
 
 
 def training_facts(run: Path, images: int) -> dict[str, object]:
-    """Steps and wall time of the UNet stage, read from its loss log."""
+    """Steps and wall time of the UNet stage, read from its loss log, and where it started."""
     with (run / "loss.csv").open() as handle:
         rows = list(csv.reader(handle))
-    times = [float(row[2]) for row in rows]
-    # Wall time counts only gaps under a minute, so a pause between resumed runs is not counted.
-    gaps = np.diff(times)
     vae_facts = run / "vae" / "training.json"
+    init_facts = run / INIT_FILE
     return {
         "images": images,
         "vae": json.loads(vae_facts.read_text()) if vae_facts.exists() else {},
+        "init": json.loads(init_facts.read_text()) if init_facts.exists() else None,
         "unet_steps": int(rows[-1][0]),
-        "unet_hours": round(float(gaps[gaps < 60].sum()) / 3600, 2),
+        "unet_hours": log_hours(rows),
         "final_loss": round(float(np.mean([float(r[1]) for r in rows[-200:]])), 4),
     }
 

@@ -64,6 +64,7 @@ def write_card(folder: Path) -> None:
     text = CARD.format(
         images=facts["images"],
         steps=facts["unet_steps"],
+        start=start_phrase(facts.get("init")),
         hours=facts["unet_hours"],
         loss=facts["final_loss"],
         vae_steps=vae.get("steps", "?"),
@@ -73,6 +74,15 @@ def write_card(folder: Path) -> None:
         evaluation=evaluation,
     )
     (folder / "README.md").write_text(text)
+
+
+def start_phrase(init: dict | None) -> str:
+    if not init:
+        return "from scratch"
+    return (
+        f"from the EMA weights of an earlier run ({init['unet_steps']} steps,"
+        f" {init['unet_hours']} hours)"
+    )
 
 
 CARD = """# snail-mini
@@ -97,7 +107,7 @@ prompt into a matching picture at once. It knows nothing outside its world.
 | VAE | `AutoencoderKL`, 4 latent channels, scale factor 4 (64 px images, 16x16 latents) |
 | text encoder | `CLIPTextModel`, 4 layers, width 128, 32 tokens, the real CLIP BPE tokenizer |
 | UNet | `UNet2DConditionModel`, widths 64-128-128, cross-attention at 8x8 and 4x4 |
-| schedule | 1000 steps, scaled-linear betas 0.00085-0.012, epsilon prediction (SD 1.x's) |
+| schedule | 1000 steps, SD 1.x's betas rescaled to zero terminal SNR, v-prediction |
 
 Weights are fp16 safetensors. Previews use latent-to-RGB factors fitted by least squares
 (RMSE {preview_rmse} on a -1..1 scale), stored in `snail_studio.json`.
@@ -111,12 +121,18 @@ Weights are fp16 safetensors. Previews use latent-to-RGB factors fitted by least
 - VAE: {vae_steps} steps of batch 16, L1 + MSE with a tiny KL term, then {decoder_steps}
   decoder-only steps on the frozen latents (sharper edges, same latent space); reconstruction
   PSNR {vae_psnr} dB.
-- UNet and text encoder together: {steps} steps of batch 64, AdamW 3e-4 with cosine decay,
-  min-SNR-5 loss weighting, offset noise 0.1, EMA 0.999; {hours} hours on a 2-core CPU,
-  final loss {loss}. bf16 autocast was measured slower than fp32 on that CPU for this size
-  (1.93 s against 1.51 s a step), so training ran in fp32.
-- Reproduce: `python -m studio.training.train`, then `python -m studio.training.export`
-  and `python -m studio.training.evaluate --write-card`.
+- UNet and text encoder together, {start}: {steps} steps of batch 64, AdamW 3e-4 with
+  cosine decay, v-loss weight capped at SNR + 1 = 5 (min-SNR), EMA 0.999; {hours} hours on a
+  2-core CPU, final loss {loss}.
+- Why zero terminal SNR: the first run used SD 1.x's schedule with epsilon prediction. Its
+  last timestep keeps 6.8% of the image, and the model learned to read the object's place
+  from the starting noise: one seed put the object in the same place for all nine position
+  words, and position scored at chance. With zero terminal SNR the last timestep holds no
+  image, so the place has to come from the prompt. Samplers use trailing timesteps.
+- bf16 autocast was measured slower than fp32 on that CPU for this size (1.93 s against
+  1.51 s a step), so training ran in fp32.
+- Reproduce from scratch with this schedule: `python -m studio.training.train`, then
+  `python -m studio.training.export` and `python -m studio.training.evaluate --write-card`.
 
 ## Evaluation
 Judged by a deterministic scene analyzer (`studio/training/analyzer.py`): foreground by colour

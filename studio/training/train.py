@@ -3,7 +3,10 @@
     python -m studio.training.train --run runs/snail-mini --unet-steps 6000
 
 Every stage checkpoints into the run folder and resumes from there, so an interrupted run
-goes on where it stopped. `python -m studio.training.export` then writes the shipped folder.
+goes on where it stopped, and a larger step count goes on training. The last stage sharpens
+the decoder on the frozen latents; it depends only on the VAE, so it can run alone first
+(`--unet-steps 0`). `--init OTHER_RUN` starts the UNet and text encoder from another run's
+weights. `python -m studio.training.export` then writes the shipped folder.
 """
 
 from __future__ import annotations
@@ -20,16 +23,21 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
-from diffusers import AutoencoderKL
+from diffusers import AutoencoderKL, UNet2DConditionModel
 from diffusers.training_utils import EMAModel
 from tqdm import tqdm
+from transformers import CLIPTextModel
 
 from studio.training import architecture
 from studio.training.dataset import SceneSet
 
-OFFSET_NOISE = 0.1  # lets the model move a whole image's colour: flat backgrounds need it
-MIN_SNR_GAMMA = 5.0  # min-SNR loss weighting: converges faster for a small step budget
+# Min-SNR-style weighting of the v-loss, which weighs the x0 error by SNR + 1: capped at
+# gamma, so nearly clean timesteps do not dominate a small step budget, while the noisiest
+# ones (where the layout is decided) keep full weight.
+MIN_SNR_GAMMA = 5.0
+INIT_FILE = "init.json"
 VAE_BATCH = 16
+DECODER_SAVE_EVERY = 500
 
 
 def main() -> None:
@@ -38,11 +46,16 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=60_000)
     parser.add_argument("--vae-steps", type=int, default=1500)
     parser.add_argument("--unet-steps", type=int, default=6000)
-    parser.add_argument("--decoder-steps", type=int, default=2000)
+    parser.add_argument("--decoder-steps", type=int, default=8000)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--init",
+        type=Path,
+        help="start the UNet and text encoder from another run's EMA weights (a fine-tune)",
+    )
     args = parser.parse_args()
     args.run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
@@ -104,18 +117,20 @@ def train_vae(run: Path, scenes: SceneSet, steps: int) -> AutoencoderKL:
 
 def refine_decoder(run: Path, scenes: SceneSet, latents: torch.Tensor, steps: int) -> None:
     """Sharpen the decoder on the frozen latents the UNet learned: edges and star points get
-    crisper while everything the UNet knows stays valid."""
+    crisper while everything the UNet knows stays valid. Goes on from the steps already done
+    until `steps` in all, saving every `DECODER_SAVE_EVERY` steps."""
     facts_path = run / "vae" / "training.json"
     facts = json.loads(facts_path.read_text())
-    if facts.get("decoder_steps") or steps <= 0:
+    done = facts.get("decoder_steps", 0)
+    if done >= steps:
         return
     vae = AutoencoderKL.from_pretrained(run / "vae")
     decoder = [*vae.post_quant_conv.parameters(), *vae.decoder.parameters()]
     optimizer = torch.optim.AdamW(decoder, lr=5e-4, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-    rng = np.random.default_rng(2)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps - done)
+    rng = np.random.default_rng(2 + done)
     scale = vae.config.scaling_factor
-    for _ in tqdm(range(steps), desc="decoder", mininterval=10):
+    for step in tqdm(range(done + 1, steps + 1), desc="decoder", initial=done, total=steps):
         index = rng.integers(0, len(latents), VAE_BATCH)
         x = scenes.pixels(index)
         reconstruction = vae.decode(latents[index] / scale).sample
@@ -124,9 +139,12 @@ def refine_decoder(run: Path, scenes: SceneSet, latents: torch.Tensor, steps: in
         loss.backward()
         optimizer.step()
         schedule.step()
+        if step % DECODER_SAVE_EVERY == 0 or step == steps:
+            vae.save_pretrained(run / "vae")
+            facts.update(decoder_steps=step)
+            facts_path.write_text(json.dumps(facts))
     vae.eval()
-    facts.update(decoder_steps=steps, psnr_db=round(reconstruction_psnr(vae, scenes), 1))
-    vae.save_pretrained(run / "vae")
+    facts.update(psnr_db=round(reconstruction_psnr(vae, scenes), 1))
     facts_path.write_text(json.dumps(facts))
     print(f"decoder refined: PSNR {facts['psnr_db']} dB", flush=True)
 
@@ -164,8 +182,10 @@ def train_unet(args: argparse.Namespace, scenes: SceneSet, latents: torch.Tensor
     noise_scheduler = architecture.build_noise_scheduler()
     parameters = [*unet.parameters(), *text_encoder.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=1e-2)
-    ema = EMAModel(parameters, decay=0.999, use_ema_warmup=True)
     state_path = args.run / "unet-state.pt"
+    if args.init and not state_path.exists():
+        start_from(args.init, args.run, unet, text_encoder)
+    ema = EMAModel(parameters, decay=0.999, use_ema_warmup=True)
     step = 0
     if state_path.exists():
         state = torch.load(state_path, weights_only=False)
@@ -193,12 +213,13 @@ def train_unet(args: argparse.Namespace, scenes: SceneSet, latents: torch.Tensor
                 return_tensors="pt",
             ).input_ids
             x0 = latents[index]
-            noise = torch.randn_like(x0) + OFFSET_NOISE * torch.randn(len(x0), x0.shape[1], 1, 1)
+            noise = torch.randn_like(x0)
             t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(x0),))
             xt = noise_scheduler.add_noise(x0, noise, t)
             prediction = unet(xt, t, text_encoder(ids)[0]).sample
-            weight = torch.clamp(snr[t], max=MIN_SNR_GAMMA) / snr[t]
-            per_sample = F.mse_loss(prediction, noise, reduction="none").mean(dim=(1, 2, 3))
+            target = noise_scheduler.get_velocity(x0, noise, t)
+            weight = torch.clamp(snr[t] + 1, max=MIN_SNR_GAMMA) / (snr[t] + 1)
+            per_sample = F.mse_loss(prediction, target, reduction="none").mean(dim=(1, 2, 3))
             loss = (weight * per_sample).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -213,6 +234,28 @@ def train_unet(args: argparse.Namespace, scenes: SceneSet, latents: torch.Tensor
                 log_file.flush()
                 save_state(state_path, unet, text_encoder, optimizer, ema, step)
                 save_ema_weights(args.run, unet, text_encoder, tokenizer, ema, parameters)
+
+
+def start_from(source: Path, run: Path, unet, text_encoder) -> None:
+    """Load `source`'s EMA weights and record where this run started for the model card."""
+    unet.load_state_dict(UNet2DConditionModel.from_pretrained(source / "unet").state_dict())
+    text_encoder.load_state_dict(
+        CLIPTextModel.from_pretrained(source / "text_encoder").state_dict()
+    )
+    with (source / "loss.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    facts = {
+        "run": str(source),
+        "unet_steps": int(rows[-1][0]),
+        "unet_hours": log_hours(rows),
+    }
+    (run / INIT_FILE).write_text(json.dumps(facts))
+
+
+def log_hours(rows: list[list[str]]) -> float:
+    """Wall time of a loss log, counting only gaps under a minute (not pauses between runs)."""
+    gaps = np.diff([float(row[2]) for row in rows])
+    return round(float(gaps[gaps < 60].sum()) / 3600, 2)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, peak: float, step: int, total: int) -> None:
