@@ -15,16 +15,17 @@ from collections.abc import Callable
 
 import qasync
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
-from studio.core.paths import AppPaths
+from studio.core.paths import RESOURCES, AppPaths
 from studio.core.settings import Settings
 from studio.ui.main_window import MainWindow
 from studio.ui.theme import apply_dark_theme
 from studio.ui.worker import EngineFactory, default_engine_factory
 
 APP_NAME = "Snail Studio"
+APP_ICON = RESOURCES / "icons" / "snail-studio.svg"
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +40,7 @@ def create_application(argv: list[str]) -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setDesktopFileName("snail-studio")
+    app.setWindowIcon(QIcon(str(APP_ICON)))
     # The main window's close ends the coroutine below; dialogs left open must not keep it alive.
     app.setQuitOnLastWindowClosed(False)
     apply_dark_theme(app)
