@@ -9,7 +9,6 @@ factors and the training facts in `snail_studio.json`, and the model card.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import pickle
 from pathlib import Path
@@ -22,7 +21,7 @@ from transformers import CLIPTextModel, CLIPTokenizer
 from studio.engine.previews import PREVIEW_FILE
 from studio.training import architecture
 from studio.training.model_card import write_card
-from studio.training.train import INIT_FILE, log_hours
+from studio.training.train import run_facts
 
 PREVIEW_SAMPLES = 2048
 
@@ -56,7 +55,7 @@ def export(run: Path, out: Path) -> None:
         "family": "snail-mini",
         "native_size": [architecture.IMAGE_SIZE, architecture.IMAGE_SIZE],
         "preview": preview,
-        "training": training_facts(run, len(scenes.specs)),
+        "training": {"images": len(scenes.specs), **run_facts(run)},
     }
     (out / PREVIEW_FILE).write_text(json.dumps(extras, indent=2))
     write_card(out)
@@ -81,22 +80,6 @@ def fit_preview_factors(vae: AutoencoderKL, scenes) -> dict[str, list]:
         "factors": [[round(v, 5) for v in row] for row in solution[:-1].tolist()],
         "bias": [round(v, 5) for v in solution[-1].tolist()],
         "rmse": round(residual, 4),
-    }
-
-
-def training_facts(run: Path, images: int) -> dict[str, object]:
-    """Steps and wall time of the UNet stage, read from its loss log, and where it started."""
-    with (run / "loss.csv").open() as handle:
-        rows = list(csv.reader(handle))
-    vae_facts = run / "vae" / "training.json"
-    init_facts = run / INIT_FILE
-    return {
-        "images": images,
-        "vae": json.loads(vae_facts.read_text()) if vae_facts.exists() else {},
-        "init": json.loads(init_facts.read_text()) if init_facts.exists() else None,
-        "unet_steps": int(rows[-1][0]),
-        "unet_hours": log_hours(rows),
-        "final_loss": round(float(np.mean([float(r[1]) for r in rows[-200:]])), 4),
     }
 
 

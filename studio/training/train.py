@@ -5,8 +5,9 @@
 Every stage checkpoints into the run folder and resumes from there, so an interrupted run
 goes on where it stopped, and a larger step count goes on training. The last stage sharpens
 the decoder on the frozen latents; it depends only on the VAE, so it can run alone first
-(`--unet-steps 0`). `--init OTHER_RUN` starts the UNet and text encoder from another run's
-weights. `python -m studio.training.export` then writes the shipped folder.
+(`--unet-steps 0`). `--init SOURCE` starts from another run or a shipped model folder: the
+UNet and text encoder from its weights, and the VAE too while this run has none.
+`python -m studio.training.export` then writes the shipped folder.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from diffusers.training_utils import EMAModel
 from tqdm import tqdm
 from transformers import CLIPTextModel
 
+from studio.engine.previews import PREVIEW_FILE
 from studio.training import architecture
 from studio.training.dataset import SceneSet
 
@@ -54,13 +56,15 @@ def main() -> None:
     parser.add_argument(
         "--init",
         type=Path,
-        help="start the UNet and text encoder from another run's EMA weights (a fine-tune)",
+        help="fine-tune from another run or a shipped model folder (its VAE, UNet, text encoder)",
     )
     args = parser.parse_args()
     args.run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
 
     scenes = load_or_render(args.run / "scenes.pkl", args.images, args.seed)
+    if args.init:
+        adopt_vae(args.init, args.run)
     vae = train_vae(args.run, scenes, args.vae_steps)
     latents = encode_latents(args.run / "latents.pt", vae, scenes)
     train_unet(args, scenes, latents)
@@ -113,6 +117,38 @@ def train_vae(run: Path, scenes: SceneSet, steps: int) -> AutoencoderKL:
     }
     (final / "training.json").write_text(json.dumps(facts))
     return vae
+
+
+def adopt_vae(source: Path, run: Path) -> None:
+    """Take `source`'s VAE (in fp32, with its training facts) unless this run has one."""
+    final = run / "vae"
+    if (final / "config.json").exists():
+        return
+    AutoencoderKL.from_pretrained(source / "vae").float().save_pretrained(final)
+    (final / "training.json").write_text(json.dumps(source_facts(source)["vae"]))
+
+
+def source_facts(source: Path) -> dict:
+    """What trained `source`: the facts a shipped folder carries, or a run's logs."""
+    shipped = source / PREVIEW_FILE
+    if shipped.exists():
+        return json.loads(shipped.read_text())["training"]
+    return run_facts(source)
+
+
+def run_facts(run: Path) -> dict:
+    """A run's VAE facts, where it started, and its UNet stage's steps, hours and final loss."""
+    with (run / "loss.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    vae_facts = run / "vae" / "training.json"
+    init_facts = run / INIT_FILE
+    return {
+        "vae": json.loads(vae_facts.read_text()) if vae_facts.exists() else {},
+        "init": json.loads(init_facts.read_text()) if init_facts.exists() else None,
+        "unet_steps": int(rows[-1][0]),
+        "unet_hours": log_hours(rows),
+        "final_loss": round(float(np.mean([float(row[1]) for row in rows[-200:]])), 4),
+    }
 
 
 def refine_decoder(run: Path, scenes: SceneSet, latents: torch.Tensor, steps: int) -> None:
@@ -237,19 +273,14 @@ def train_unet(args: argparse.Namespace, scenes: SceneSet, latents: torch.Tensor
 
 
 def start_from(source: Path, run: Path, unet, text_encoder) -> None:
-    """Load `source`'s EMA weights and record where this run started for the model card."""
+    """Load `source`'s weights and record where this run started for the model card."""
     unet.load_state_dict(UNet2DConditionModel.from_pretrained(source / "unet").state_dict())
     text_encoder.load_state_dict(
         CLIPTextModel.from_pretrained(source / "text_encoder").state_dict()
     )
-    with (source / "loss.csv").open() as handle:
-        rows = list(csv.reader(handle))
-    facts = {
-        "run": str(source),
-        "unet_steps": int(rows[-1][0]),
-        "unet_hours": log_hours(rows),
-    }
-    (run / INIT_FILE).write_text(json.dumps(facts))
+    facts = source_facts(source)
+    init = {key: facts[key] for key in ("unet_steps", "unet_hours")}
+    (run / INIT_FILE).write_text(json.dumps({"run": str(source), **init}))
 
 
 def log_hours(rows: list[list[str]]) -> float:
