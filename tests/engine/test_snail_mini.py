@@ -9,10 +9,13 @@ from PIL import Image
 from studio.cli import main
 from studio.core.request import GenerationRequest, Mode
 from studio.training.analyzer import analyze
-from studio.training.evaluate import evaluation_cases, score
+from studio.training.captions import PLACES
+from studio.training.evaluate import evaluation_cases, load, score
 
 # Set with a margin for 10 prompts below the full evaluation's figures (see the model card).
-SHORT_EVAL_MINIMUM = {"color": 0.7, "background": 0.8}
+SHORT_EVAL_MINIMUM = {"color": 0.8, "shape": 0.5, "position": 0.8, "background": 0.8}
+# Of the nine position words for one seed: all nine were followed for seeds 1, 2 and 3.
+PLACED_MINIMUM = 7
 
 
 @pytest.fixture(scope="module")
@@ -35,23 +38,31 @@ def test_snail_mini_is_listed_first_and_loads_through_the_library(engine):
     assert engine.load_model("snail-mini") == info
 
 
-def test_a_short_evaluation_passes_its_thresholds(engine):
-    engine.load_model("snail-mini")
-    scores = score(engine._cache.current, evaluation_cases(10, seed=1))
+@pytest.fixture(scope="module")
+def resident():
+    return load("snail-mini")
+
+
+def test_a_short_evaluation_passes_its_thresholds(resident):
+    scores = score(resident, evaluation_cases(10, seed=1))
     for aspect, minimum in SHORT_EVAL_MINIMUM.items():
         assert scores[aspect] >= minimum, scores
 
 
-def test_guidance_makes_the_model_follow_the_prompt_better(engine):
-    engine.load_model("snail-mini")
-    resident = engine._cache.current
+def test_guidance_makes_the_model_follow_the_prompt_better(resident):
+    # Colour, position and background are right even unguided; guidance sharpens the shape,
+    # most around this model's sweet spot of 2-3 (see the model card).
     cases = evaluation_cases(24, seed=3)
+    shapes = {g: score(resident, cases, guidance=g)["shape"] for g in (1.0, 3.0)}
+    assert shapes[3.0] > shapes[1.0], shapes
 
-    def following(guidance: float) -> float:
-        scores = score(resident, cases, guidance=guidance)
-        return scores["color"] + scores["shape"]
 
-    assert following(7.5) > following(1.0) + 0.1
+def test_the_prompt_not_the_seed_decides_where_the_object_goes(engine):
+    placed = []
+    for position, words in PLACES.items():
+        request = GenerationRequest(f"a red square {words} on a white background", seed=1)
+        placed.append(analyze(engine.generate(request).images[0]).position == position)
+    assert sum(placed) >= PLACED_MINIMUM, placed
 
 
 def test_inpainting_changes_only_the_masked_area(engine):
@@ -101,4 +112,9 @@ def test_the_cli_draws_the_prompt_with_no_model_given(tmp_path, capsys):
     assert status == 0, capsys.readouterr().err
     found = analyze(Image.open(out))
     assert Image.open(out).size == (64, 64)
-    assert (found.color, found.background) == ("yellow", "blue")
+    assert (found.color, found.shape, found.position, found.background) == (
+        "yellow",
+        "star",
+        "top right",
+        "blue",
+    )
