@@ -377,7 +377,8 @@ class MainWindow(QMainWindow):
     def _restore_layout(self) -> None:
         saved = self.store.load_layout()
         if saved is None or not self.restoreGeometry(saved[0]):
-            self.resize(DEFAULT_SIZE)
+            # Never larger than the screen it opens on (a laptop, a small virtual screen).
+            self.resize(DEFAULT_SIZE.boundedTo(self.screen().availableGeometry().size()))
         if saved is not None:
             self.restoreState(saved[1])
 

@@ -13,6 +13,7 @@ from studio.core.history import HistoryStore
 from studio.core.metadata import read_png_request, save_png
 from studio.core.request import GenerationRequest, Mode
 from studio.ui import tasks
+from studio.ui.main_window import DEFAULT_SIZE
 from studio.ui.qt_images import qimage_to_pil
 
 TIMEOUT = 20_000  # a wait, not a timing claim: generous for a loaded 2-core machine
@@ -259,6 +260,12 @@ def test_layout_and_geometry_restored(make_window, qtbot):
     second = make_window()
     assert second.queue_dock.isHidden()
     assert second.size() == QSize(700, 500)
+
+
+def test_a_first_window_fits_on_a_screen_smaller_than_its_default_size(window):
+    available = window.screen().availableGeometry().size()
+    assert available.width() < DEFAULT_SIZE.width()  # offscreen: 800x600
+    assert window.width() <= available.width() and window.height() <= available.height()
 
 
 def test_menus_show_shortcuts(window):
