@@ -10,6 +10,16 @@ import tempfile
 from pathlib import Path
 
 
+def _process_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once, at import (setting it back and forth later would race other threads' writes).
+_FILE_MODE = 0o666 & ~_process_umask()
+
+
 def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = False) -> Path:
     """Write `data` to `path` atomically; `durable` also fsyncs before the rename, for files
     the caller reports as saved once this returns."""
@@ -22,6 +32,8 @@ def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = False) -> Pat
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600): give it the mode any new file would get.
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
