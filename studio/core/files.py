@@ -6,18 +6,11 @@ A crash or a reader polling the folder never sees half a file.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
-
-def _process_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# Read once, at import (setting it back and forth later would race other threads' writes).
-_FILE_MODE = 0o666 & ~_process_umask()
+# Created like any new file (0666 less the umask), not private as mkstemp's 0600 would be.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = False) -> Path:
@@ -25,18 +18,17 @@ def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = False) -> Pat
     the caller reports as saved once this returns."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, _CREATE, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        # mkstemp makes the file private (0600): give it the mode any new file would get.
-        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

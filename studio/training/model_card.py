@@ -138,9 +138,10 @@ Weights are fp16 safetensors. Previews use latent-to-RGB factors fitted by least
 - Reproduce: the first model came from `python -m studio.training.train` on SD 1.x's
   schedule (its folder is in git at commit 2aab235); this one from
   `python -m studio.training.train --run runs/snail-mini-v --init FIRST_MODEL_FOLDER
-  --unet-steps 4500 --decoder-steps 5000`; then `python -m studio.training.export --run
-  runs/snail-mini-v` and `python -m studio.training.evaluate --write-card`. A run from
-  scratch on this schedule (`python -m studio.training.train`) has not been tried yet.
+  --unet-steps {steps} --decoder-steps {decoder_steps}`; then
+  `python -m studio.training.export --run runs/snail-mini-v` and
+  `python -m studio.training.evaluate --write-card`. A run from scratch on this schedule
+  (`python -m studio.training.train`) has not been tried yet.
 
 ## Evaluation
 Judged by a deterministic scene analyzer (`studio/training/analyzer.py`): foreground by colour

@@ -120,11 +120,12 @@ def train_vae(run: Path, scenes: SceneSet, steps: int) -> AutoencoderKL:
 
 
 def adopt_vae(source: Path, run: Path) -> None:
-    """Take `source`'s VAE (in fp32, with its training facts) unless this run has one."""
+    """Take `source`'s VAE (loaded in fp32, whatever it was saved in) and its training facts,
+    unless this run has a VAE already."""
     final = run / "vae"
     if (final / "config.json").exists():
         return
-    AutoencoderKL.from_pretrained(source / "vae").float().save_pretrained(final)
+    AutoencoderKL.from_pretrained(source / "vae").save_pretrained(final)
     (final / "training.json").write_text(json.dumps(source_facts(source)["vae"]))
 
 
