@@ -7,6 +7,7 @@ with status 2 and one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import threading
 from collections.abc import Sequence
@@ -60,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--mask-feather", type=int, default=4, metavar="PX")
     generate.add_argument("--strength", type=float, default=0.75)
     generate.add_argument("--steps", type=int)
-    generate.add_argument("--guidance", type=float)
+    generate.add_argument(
+        "--guidance",
+        type=float,
+        help="CFG scale (default: the model's recommended scale, else the settings' default)",
+    )
     generate.add_argument("--seed", type=int)
     generate.add_argument("--width", type=int, help="default: the model's native size")
     generate.add_argument("--height", type=int)
@@ -128,6 +133,9 @@ def run_generate(options: argparse.Namespace) -> int:
     )
     request.validate()  # before the slow engine import
     engine = _engine(settings)
+    if options.guidance is None:
+        model = engine.library.resolve(request.model)
+        request = dataclasses.replace(request, guidance_scale=settings.guidance_for(model))
     cancel = threading.Event()
     with _ProgressBar() as bar:
         try:

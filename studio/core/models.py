@@ -12,6 +12,8 @@ class ModelInfo:
 
     `family` names the architecture (`sd1`, `sd2`, `snail-mini`); `format` how it is stored
     (`diffusers` folder, or `safetensors` single file); `native_size` is (width, height).
+    `recommended_guidance` is the guidance scale its makers measured best, if they name one
+    (snail-mini does); the studio starts from it when the model is chosen.
     """
 
     id: str
@@ -21,3 +23,4 @@ class ModelInfo:
     path: Path
     native_size: tuple[int, int] = (512, 512)
     embedded: bool = False
+    recommended_guidance: float | None = None

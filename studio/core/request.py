@@ -16,6 +16,7 @@ DEFAULT_SCHEDULER = "DDIM"
 MAX_SEED = 2**32 - 1
 MAX_SIDE = 4096
 MAX_BATCH = 16
+MAX_GUIDANCE = 50
 
 
 class Mode(enum.StrEnum):
@@ -66,9 +67,9 @@ class GenerationRequest:
             raise RequestError("no model given")
         if not 1 <= self.steps <= 1000:
             raise RequestError(f"steps must be between 1 and 1000, got {self.steps}")
-        if not 0 <= self.guidance_scale <= 50:
+        if not 0 <= self.guidance_scale <= MAX_GUIDANCE:
             raise RequestError(
-                f"guidance scale must be between 0 and 50, got {self.guidance_scale}"
+                f"guidance scale must be between 0 and {MAX_GUIDANCE}, got {self.guidance_scale}"
             )
         if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
             raise RequestError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.files import write_text_atomic
+from studio.core.models import ModelInfo
 from studio.core.request import DEFAULT_SCHEDULER
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -45,6 +46,12 @@ class Settings:
         if settings.precision not in PRECISIONS:
             settings.precision = "auto"
         return settings
+
+    def guidance_for(self, model: ModelInfo | None) -> float:
+        """The guidance to start from with `model`: its recommendation, else the default."""
+        if model is not None and model.recommended_guidance is not None:
+            return model.recommended_guidance
+        return self.default_guidance
 
     def outputs_folder(self, default: Path) -> Path:
         """Where finished images go: the chosen folder, else `default` (AppPaths.outputs_dir)."""

@@ -15,6 +15,7 @@ from typing import Any
 from studio.core.errors import ModelError
 from studio.core.models import ModelInfo
 from studio.core.paths import embedded_models_dir
+from studio.core.request import MAX_GUIDANCE
 from studio.engine.previews import PREVIEW_FILE
 
 EMBEDDED_ID = "snail-mini"
@@ -90,7 +91,17 @@ def identify(path: Path, model_id: str, embedded: bool = False) -> ModelInfo:
         path=path,
         native_size=(side, side),
         embedded=embedded,
+        recommended_guidance=_recommended_guidance(extras),
     )
+
+
+def _recommended_guidance(extras: dict[str, Any]) -> float | None:
+    """`defaults.guidance_scale` of the model's sidecar file, when it is a sane number."""
+    defaults = extras.get("defaults")
+    value = defaults.get("guidance_scale") if isinstance(defaults, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value <= MAX_GUIDANCE else None
 
 
 def _family_from_unet(unet: dict[str, Any]) -> str:

@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self.paths, self)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
-        self.settings = dialog.settings()
+        self.settings = self.panel.settings = dialog.settings()
         try:
             self.settings.save(self.paths.settings_file)
         except OSError as exc:

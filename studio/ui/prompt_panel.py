@@ -31,6 +31,7 @@ from studio.core.settings import Settings
 from studio.ui.param_widgets import SeedEdit, SizeChooser, size_text
 
 THUMB = 56
+GUIDANCE_TIP = "Guidance (CFG) scale: how closely to follow the prompt"
 NO_INPUT = "No input image yet: open (Ctrl+O), paste (Ctrl+V) or drop one on the canvas."
 
 
@@ -45,6 +46,9 @@ class PromptPanel(QWidget):
         super().__init__(parent)
         self._models: dict[str, ModelInfo] = {}
         self._mask_tools: QWidget | None = None
+        self.settings = settings
+        # Until a request is restored, the guidance follows the model once models are listed.
+        self._guidance_pending = True
         self.prompt = _text_box("Describe the image…  (Ctrl+Enter generates)", 4)
         self.negative = _text_box("What to avoid (optional)", 2)
         self.mode_buttons = QButtonGroup(self)
@@ -56,9 +60,7 @@ class PromptPanel(QWidget):
         self.scheduler = QComboBox()
         self.scheduler.addItems(SCHEDULER_NAMES)
         self.steps = _spin(1, 150, "Denoising steps: more is slower and usually finer")
-        self.guidance = _double_spin(
-            0.0, 30.0, 0.5, "Guidance (CFG) scale: how closely to follow the prompt"
-        )
+        self.guidance = _double_spin(0.0, 30.0, 0.5, GUIDANCE_TIP)
         self.size = SizeChooser()
         self.strength = _double_spin(
             0.01, 1.0, 0.05, "How much to change the input: 1 repaints it fully"
@@ -197,6 +199,7 @@ class PromptPanel(QWidget):
         else:
             notes.append(f"sampler {request.scheduler!r} is not available")
         self.steps.setValue(request.steps)
+        self._guidance_pending = False
         self.guidance.setValue(request.guidance_scale)
         self.size.set_size(request.size)
         self.strength.setValue(request.strength)
@@ -208,7 +211,7 @@ class PromptPanel(QWidget):
         self._select_model(settings.default_model)
         self.scheduler.setCurrentText(settings.default_scheduler)
         self.steps.setValue(settings.default_steps)
-        self.guidance.setValue(settings.default_guidance)
+        self.guidance.setValue(settings.guidance_for(self.model_info()))
         self.strength.setValue(0.75)
         width, height = settings.default_width, settings.default_height
         self.size.set_size((width, height) if width and height else None)
@@ -231,6 +234,9 @@ class PromptPanel(QWidget):
         if not self._select_model(current) and models:
             self.model.setCurrentIndex(0)
         self._update_native()
+        if self._guidance_pending and models:
+            self._guidance_pending = False
+            self._use_model_guidance()
 
     def _select_model(self, model_id: str) -> bool:
         index = self.model.findData(model_id)
@@ -245,6 +251,7 @@ class PromptPanel(QWidget):
 
     def _model_activated(self, _index: int) -> None:
         self._update_native()
+        self._use_model_guidance()
         self.model_chosen.emit(self.model_id())
         self.changed.emit()
 
@@ -252,6 +259,19 @@ class PromptPanel(QWidget):
         info = self.model_info()
         if info is not None:
             self.size.set_native(info.native_size)
+        recommended = info.recommended_guidance if info else None
+        self.guidance.setToolTip(
+            GUIDANCE_TIP
+            + (
+                f"\n{info.name} is at its best around {recommended:g}"
+                if recommended is not None
+                else ""
+            )
+        )
+
+    def _use_model_guidance(self) -> None:
+        """Start from the chosen model's recommended guidance (else the settings' default)."""
+        self.guidance.setValue(self.settings.guidance_for(self.model_info()))
 
     # -- state shown -----------------------------------------------------------------------
 

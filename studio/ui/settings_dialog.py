@@ -80,6 +80,9 @@ class SettingsDialog(QDialog):
         self.guidance.setRange(0.0, 30.0)
         self.guidance.setSingleStep(0.5)
         self.guidance.setValue(settings.default_guidance)
+        self.guidance.setToolTip(
+            "For models that recommend no guidance of their own (snail-mini does)"
+        )
         self.precision = QComboBox()
         for name in PRECISIONS:
             self.precision.addItem(PRECISION_LABELS.get(name, name), name)

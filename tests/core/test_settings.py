@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from studio.core.files import write_text_atomic
+from studio.core.models import ModelInfo
 from studio.core.paths import HOME_ENV, AppPaths
 from studio.core.settings import Settings
 
@@ -110,3 +112,11 @@ def test_without_the_variable_platform_folders_are_used(monkeypatch, fresh_home)
         assert fresh_home not in folder.parents
     assert "snail-studio" in str(paths.config_dir)
     assert paths.outputs_dir.name == "Snail Studio"
+
+
+def test_guidance_for_a_model_is_its_recommendation_else_the_default():
+    settings = Settings(default_guidance=6.0)
+    plain = ModelInfo("sd", "SD", "sd1", "diffusers", Path("/m/sd"))
+    tuned = dataclasses.replace(plain, recommended_guidance=2.0)
+    assert (settings.guidance_for(None), settings.guidance_for(plain)) == (6.0, 6.0)
+    assert settings.guidance_for(tuned) == 2.0

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -11,6 +12,8 @@ from studio.core.history import HistoryStore
 from studio.core.metadata import read_png_request
 from studio.core.paths import AppPaths
 from studio.core.request import Mode
+from studio.engine.previews import PREVIEW_FILE
+from tests.tiny_pipeline import save_tiny_pipeline
 
 
 @pytest.fixture
@@ -204,3 +207,24 @@ def test_mask_of_the_wrong_size_exits_2_with_one_line(run, tmp_path):
         str(tmp_path / "mask.png"),
     )
     assert "mask is 32x32 but the input image is 64x64" in line
+
+
+def test_guidance_defaults_to_the_models_recommendation_else_the_settings(run, tmp_path):
+    tuned = tmp_path / "models" / "tuned"
+    save_tiny_pipeline(tuned)
+    (tuned / PREVIEW_FILE).write_text(json.dumps({"defaults": {"guidance_scale": 3.5}}))
+    for model, guidance in (("tuned", 3.5), ("tiny", 7.5)):
+        out = tmp_path / f"{model}.png"
+        status, _, _ = generate(
+            run,
+            "--model",
+            model,
+            "--model-dir",
+            str(tuned.parent),
+            "--prompt",
+            "x",
+            "--out",
+            str(out),
+        )
+        assert status == 0
+        assert read_png_request(out).guidance_scale == guidance

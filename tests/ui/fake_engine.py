@@ -35,6 +35,7 @@ FAKE_MODELS = (
         Path("/models/snail-mini"),
         native_size=(256, 256),
         embedded=True,
+        recommended_guidance=2.5,
     ),
 )
 WAIT_LIMIT = 10.0  # seconds a held job or load waits before the fake gives up (a test bug)

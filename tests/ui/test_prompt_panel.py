@@ -33,6 +33,25 @@ def test_models_listed_embedded_first_and_selected(panel):
     assert panel.size.preset.currentText() == "Native (256\u00d7256)"
 
 
+def test_guidance_starts_at_the_models_recommendation_else_the_default(panel):
+    assert panel.request().guidance_scale == 2.5  # the fake snail-mini recommends 2.5
+    assert "around 2.5" in panel.guidance.toolTip()
+    for index, guidance, tip in ((1, 7.5, False), (0, 2.5, True)):
+        panel.guidance.setValue(12.0)  # the user's own value gives way to the new model's
+        panel.model.setCurrentIndex(index)
+        panel.model.activated.emit(index)
+        assert panel.request().guidance_scale == guidance
+        assert ("around 2.5" in panel.guidance.toolTip()) is tip
+
+
+def test_a_restored_request_keeps_its_guidance_when_models_arrive(qtbot):
+    panel = PromptPanel(Settings())
+    qtbot.addWidget(panel)
+    panel.set_request(GenerationRequest("a red circle", guidance_scale=9.0))
+    panel.set_models(list(FAKE_MODELS))
+    assert (panel.model_id(), panel.request().guidance_scale) == ("snail-mini", 9.0)
+
+
 def test_choosing_a_model_emits_it(panel, qtbot):
     with qtbot.waitSignal(panel.model_chosen) as chosen:
         panel.model.setCurrentIndex(1)
