@@ -16,6 +16,7 @@ from studio.core.errors import ModelError
 from studio.core.models import ModelInfo
 from studio.core.paths import embedded_models_dir
 from studio.core.request import MAX_GUIDANCE
+from studio.core.schedulers import samplers_for
 from studio.engine.previews import PREVIEW_FILE
 
 EMBEDDED_ID = "snail-mini"
@@ -80,6 +81,7 @@ def identify(path: Path, model_id: str, embedded: bool = False) -> ModelInfo:
     unet = _read_json(path / "unet" / "config.json", what="unet/config.json")
     vae = _read_json(path / "vae" / "config.json", what="vae/config.json")
     extras = _read_optional_json(path / PREVIEW_FILE)
+    schedule = _read_optional_json(path / "scheduler" / "scheduler_config.json")
     scale = 2 ** (len(vae.get("block_out_channels", [0] * 4)) - 1)
     side = int(unet.get("sample_size", 64)) * scale
     family = extras.get("family") or _family_from_unet(unet)
@@ -91,6 +93,7 @@ def identify(path: Path, model_id: str, embedded: bool = False) -> ModelInfo:
         path=path,
         native_size=(side, side),
         embedded=embedded,
+        samplers=samplers_for(schedule),
         recommended_guidance=_recommended_guidance(extras),
     )
 

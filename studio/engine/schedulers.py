@@ -17,7 +17,7 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from studio.core.errors import RequestError
-from studio.core.schedulers import SCHEDULER_NAMES
+from studio.core.schedulers import SCHEDULER_NAMES, samplers_for
 
 _SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "DDIM": (DDIMScheduler, {}),
@@ -44,4 +44,10 @@ def make_scheduler(name: str, base_config: Any) -> SchedulerMixin:
         raise RequestError(
             f"unknown scheduler {name!r}; use one of: {', '.join(SCHEDULER_NAMES)}"
         ) from None
+    usable = samplers_for(base_config)
+    if name not in usable:
+        raise RequestError(
+            f"the {name} sampler gives broken pictures on this model (trained with zero "
+            f"terminal SNR); use one of: {', '.join(usable)}"
+        )
     return cls.from_config(base_config, **overrides)

@@ -194,10 +194,13 @@ class PromptPanel(QWidget):
         self.set_mode(request.mode)
         if not self._select_model(request.model):
             notes.append(f"model {request.model!r} is not installed; kept {self.model_id()}")
-        if self.scheduler.findText(request.scheduler) >= 0:
+        if request.scheduler in self._usable_samplers():
             self.scheduler.setCurrentText(request.scheduler)
         else:
-            notes.append(f"sampler {request.scheduler!r} is not available")
+            notes.append(
+                f"sampler {request.scheduler!r} is not available for {self.model_id()};"
+                f" kept {self.scheduler.currentText()}"
+            )
         self.steps.setValue(request.steps)
         self._guidance_pending = False
         self.guidance.setValue(request.guidance_scale)
@@ -233,7 +236,7 @@ class PromptPanel(QWidget):
         self.model.blockSignals(False)
         if not self._select_model(current) and models:
             self.model.setCurrentIndex(0)
-        self._update_native()
+        self._update_for_model()
         if self._guidance_pending and models:
             self._guidance_pending = False
             self._use_model_guidance()
@@ -246,28 +249,39 @@ class PromptPanel(QWidget):
             index = self.model.count() - 1
         if index >= 0:
             self.model.setCurrentIndex(index)
-            self._update_native()
+            self._update_for_model()
         return index >= 0
 
     def _model_activated(self, _index: int) -> None:
-        self._update_native()
+        self._update_for_model()
         self._use_model_guidance()
         self.model_chosen.emit(self.model_id())
         self.changed.emit()
 
-    def _update_native(self) -> None:
+    def _update_for_model(self) -> None:
+        """Show the current model's native size, the samplers it can use, its guidance tip."""
         info = self.model_info()
-        if info is not None:
-            self.size.set_native(info.native_size)
-        recommended = info.recommended_guidance if info else None
-        self.guidance.setToolTip(
-            GUIDANCE_TIP
-            + (
-                f"\n{info.name} is at its best around {recommended:g}"
-                if recommended is not None
-                else ""
+        if info is None:
+            return
+        self.size.set_native(info.native_size)
+        items = self.scheduler.model()
+        for row in range(self.scheduler.count()):
+            usable = self.scheduler.itemText(row) in info.samplers
+            items.item(row).setEnabled(usable)
+            items.item(row).setToolTip("" if usable else f"Does not work with {info.name}")
+        if self.scheduler.currentText() not in info.samplers:
+            preferred = self.settings.default_scheduler
+            self.scheduler.setCurrentText(
+                preferred if preferred in info.samplers else info.samplers[0]
             )
-        )
+        tip = GUIDANCE_TIP
+        if info.recommended_guidance is not None:
+            tip += f"\n{info.name} is at its best around {info.recommended_guidance:g}"
+        self.guidance.setToolTip(tip)
+
+    def _usable_samplers(self) -> tuple[str, ...]:
+        info = self.model_info()
+        return info.samplers if info else SCHEDULER_NAMES
 
     def _use_model_guidance(self) -> None:
         """Start from the chosen model's recommended guidance (else the settings' default)."""

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from studio.core.schedulers import SCHEDULER_NAMES
 from studio.engine.library import identify
 from studio.engine.previews import PREVIEW_FILE
 
@@ -41,3 +42,15 @@ def _copy_configs(source, target):
     for component in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
         (target / component).mkdir(parents=True, exist_ok=True)
     return target
+
+
+def test_a_zero_terminal_snr_model_lists_only_the_samplers_that_work_on_it(
+    tiny_model_dir, tmp_path
+):
+    folder = _copy_configs(tiny_model_dir / "tiny", tmp_path / "model")
+    assert identify(folder, model_id="m").samplers == SCHEDULER_NAMES
+    config = folder / "scheduler" / "scheduler_config.json"
+    config.write_text(
+        json.dumps({**json.loads(config.read_text()), "rescale_betas_zero_snr": True})
+    )
+    assert "PNDM" not in identify(folder, model_id="m").samplers

@@ -6,15 +6,20 @@ samplers), so a sampler that does not handle it turns the whole image into NaN: 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
+from studio.core.errors import RequestError
 from studio.core.request import GenerationRequest
-from studio.core.schedulers import SCHEDULER_NAMES
+from studio.core.schedulers import SCHEDULER_NAMES, samplers_for
 from studio.engine import Engine, ModelLibrary
 from studio.engine.devices import Placement
 from studio.training.architecture import build_inference_scheduler
 from tests.tiny_pipeline import save_tiny_pipeline
+
+ZERO_SNR = {"rescale_betas_zero_snr": True}
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +30,23 @@ def engine(tmp_path_factory):
     return Engine(library, Placement.choose("fp32", "cpu"))
 
 
-@pytest.mark.parametrize("name", SCHEDULER_NAMES)
-def test_every_scheduler_gives_a_picture_on_a_zero_terminal_snr_model(engine, name):
-    request = GenerationRequest(
+def _request(name: str) -> GenerationRequest:
+    return GenerationRequest(
         prompt="a red circle", model="tiny-v", scheduler=name, steps=6, seed=3, width=64, height=64
     )
-    image = np.asarray(engine.generate(request).images[0], dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", samplers_for(ZERO_SNR))
+def test_every_usable_sampler_gives_a_picture_on_a_zero_terminal_snr_model(engine, name):
+    image = np.asarray(engine.generate(_request(name)).images[0], dtype=np.float32)
     assert image.std() > 1.0, f"{name} gave a flat image (NaN latents decode to black)"
+
+
+@pytest.mark.parametrize("name", sorted(set(SCHEDULER_NAMES) - set(samplers_for(ZERO_SNR))))
+def test_a_sampler_that_breaks_such_a_model_is_refused_in_one_line(engine, name):
+    with pytest.raises(
+        RequestError, match=re.escape(f"the {name} sampler gives broken pictures")
+    ) as refused:
+        engine.generate(_request(name))
+    assert "zero terminal SNR" in str(refused.value) and "\n" not in str(refused.value)
+    assert engine.models()[0].samplers == samplers_for(ZERO_SNR)

@@ -22,6 +22,7 @@ from studio.core.errors import GenerationCancelled, ModelError
 from studio.core.models import ModelInfo
 from studio.core.request import MAX_SEED, GenerationRequest, Mode
 from studio.core.results import GenerationResult, StepUpdate
+from studio.core.schedulers import samplers_for
 
 FAKE_MODELS = (
     ModelInfo(
@@ -35,6 +36,7 @@ FAKE_MODELS = (
         Path("/models/snail-mini"),
         native_size=(256, 256),
         embedded=True,
+        samplers=samplers_for({"rescale_betas_zero_snr": True}),
         recommended_guidance=2.5,
     ),
 )

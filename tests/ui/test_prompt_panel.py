@@ -44,6 +44,22 @@ def test_guidance_starts_at_the_models_recommendation_else_the_default(panel):
         assert ("around 2.5" in panel.guidance.toolTip()) is tip
 
 
+def test_a_model_offers_only_the_samplers_that_work_on_it(panel):
+    def enabled(name: str) -> bool:
+        return panel.scheduler.model().item(panel.scheduler.findText(name)).isEnabled()
+
+    assert not enabled("PNDM") and enabled("DDIM")  # the fake snail-mini: zero terminal SNR
+    panel.model.setCurrentIndex(1)
+    panel.model.activated.emit(1)
+    panel.scheduler.setCurrentText("PNDM")
+    assert enabled("PNDM")
+    panel.model.setCurrentIndex(0)
+    panel.model.activated.emit(0)
+    assert panel.request().scheduler == "Euler a"  # the settings' default sampler
+    notes = panel.set_request(GenerationRequest("x", model="snail-mini", scheduler="LMS"))
+    assert notes == ["sampler 'LMS' is not available for snail-mini; kept Euler a"]
+
+
 def test_a_restored_request_keeps_its_guidance_when_models_arrive(qtbot):
     panel = PromptPanel(Settings())
     qtbot.addWidget(panel)
