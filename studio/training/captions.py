@@ -38,10 +38,15 @@ def caption(spec: SceneSpec, rng: random.Random) -> str:
         return ", ".join(parts)
     text = " and ".join(_object_phrase(obj, rng, say_position) for obj in spec.objects)
     if say_background:
-        text += rng.choice(
-            (" on a {} background", " with a {} background", ", {} background")
-        ).format(spec.background)
+        phrasing = rng.choice((" on {} background", " with {} background", ", {} background"))
+        background = spec.background if phrasing.startswith(",") else with_article(spec.background)
+        text += phrasing.format(background)
     return text
+
+
+def with_article(words: str) -> str:
+    """The words with their indefinite article: "an orange star", "a red circle"."""
+    return ("an " if words[0] in "aeiou" else "a ") + words
 
 
 def _size_word(obj: ObjectSpec, rng: random.Random) -> str:
@@ -51,8 +56,7 @@ def _size_word(obj: ObjectSpec, rng: random.Random) -> str:
 
 
 def _object_phrase(obj: ObjectSpec, rng: random.Random, say_position: bool) -> str:
-    words = f"{_size_word(obj, rng)}{obj.color} {obj.shape}"
-    text = ("an " if words[0] in "aeiou" else "a ") + words
+    text = with_article(f"{_size_word(obj, rng)}{obj.color} {obj.shape}")
     if say_position:
         text += " " + PLACES[obj.position]
     return text

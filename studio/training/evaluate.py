@@ -5,7 +5,8 @@
 Prompts are single objects whose (colour, shape, position, background) combination was kept
 out of training, plus the held-out colour-shape pairs never rendered at all. Each image is
 judged by the deterministic scene analyzer. Tables: guidance 1-30 at DDIM 20 steps, and
-DDIM 5-50 steps and DDPM 1000 at guidance 7.5.
+DDIM 5-50 steps and DDPM 1000 at guidance 7.5. `--write-card` stores the results with the
+model, its card, and the sweep's best guidance as the model's recommended one.
 """
 
 from __future__ import annotations
@@ -21,10 +22,17 @@ import torch
 from studio.engine.devices import Placement
 from studio.engine.library import ModelLibrary
 from studio.engine.pipelines import ResidentModel, load_pipeline
+from studio.engine.previews import PREVIEW_FILE
 from studio.engine.schedulers import make_scheduler
 from studio.training.analyzer import analyze
-from studio.training.captions import PLACES
-from studio.training.model_card import ASPECTS, EVALUATION_FILE, format_report, write_card
+from studio.training.captions import PLACES, with_article
+from studio.training.model_card import (
+    ASPECTS,
+    EVALUATION_FILE,
+    format_report,
+    recommended_guidance,
+    write_card,
+)
 from studio.training.world import (
     HELD_OUT_PAIRS,
     PALETTE,
@@ -33,7 +41,8 @@ from studio.training.world import (
     is_evaluation_combo,
 )
 
-GUIDANCE_SWEEP = (1.0, 3.0, 7.5, 15.0, 30.0)
+GUIDANCE_SWEEP = (1.0, 2.0, 3.0, 5.0, 7.5, 15.0, 30.0)
+GUIDANCE_DRAWS = 3  # seeds per prompt in the guidance sweep: its differences are small
 STEP_SWEEP = (("DDIM", 5), ("DDIM", 10), ("DDIM", 20), ("DDIM", 50), ("DDPM", 1000))
 
 
@@ -46,9 +55,8 @@ class Case:
 
     @property
     def prompt(self) -> str:
-        return (
-            f"a {self.color} {self.shape} {PLACES[self.position]} on a {self.background} background"
-        )
+        thing = with_article(f"{self.color} {self.shape}")
+        return f"{thing} {PLACES[self.position]} on {with_article(self.background)} background"
 
 
 def evaluation_cases(count: int, seed: int = 0) -> list[Case]:
@@ -122,7 +130,10 @@ def run(model: str, prompts: int) -> dict[str, object]:
         "held_out_prompts": len(held_out),
         "main": score(resident, cases),
         "held_out": score(resident, held_out),
-        "guidance": {str(g): score(resident, cases, guidance=g) for g in GUIDANCE_SWEEP},
+        "guidance_draws": GUIDANCE_DRAWS,
+        "guidance": {
+            str(g): score(resident, cases * GUIDANCE_DRAWS, guidance=g) for g in GUIDANCE_SWEEP
+        },
         "steps": {f"{s} {n}": score(resident, cases, scheduler=s, steps=n) for s, n in STEP_SWEEP},
     }
     report["seconds"] = round(time.time() - started)
@@ -140,6 +151,9 @@ def main() -> None:
     if args.write_card:
         folder = ModelLibrary().resolve(args.model).path
         (folder / EVALUATION_FILE).write_text(json.dumps(report, indent=2))
+        extras = json.loads((folder / PREVIEW_FILE).read_text())
+        extras["defaults"] = {"guidance_scale": float(recommended_guidance(report))}
+        (folder / PREVIEW_FILE).write_text(json.dumps(extras, indent=2))
         write_card(folder)
 
 

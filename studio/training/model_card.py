@@ -13,10 +13,24 @@ TARGETS = {"color": 0.9, "shape": 0.7, "position": 0.8, "background": 0.9}
 HELD_OUT_TARGETS = {"color": 0.8, "shape": 0.5}
 
 
+def recommended_guidance(report: dict) -> float:
+    """The swept guidance with the best mean score on the held-out combinations (lowest on ties)."""
+    sweep = report["guidance"]
+    return max(
+        sorted(sweep, key=float),
+        key=lambda g: sum(sweep[g][aspect] for aspect in ASPECTS),
+    )
+
+
 def format_report(report: dict) -> str:
     def row(label: str, scores: dict[str, float]) -> str:
         return f"| {label} | " + " | ".join(f"{scores[a]:.0%}" for a in ASPECTS) + " |"
 
+    def mean(guidance: str) -> float:
+        return sum(report["guidance"][guidance].values()) / len(ASPECTS)
+
+    best = recommended_guidance(report)
+    draws = report["guidance_draws"]
     header = "| setting | color | shape | position | background |\n|---|---|---|---|---|"
     targets = [
         f"- {label} {aspect}: {report[key][aspect]:.0%} against {minimum:.0%}: "
@@ -35,7 +49,8 @@ def format_report(report: dict) -> str:
         row("held-out combinations", report["main"]),
         row("held-out pairs", report["held_out"]),
         "",
-        "Guidance scale (DDIM, 20 steps):",
+        f"Guidance scale (DDIM, 20 steps; each prompt with {draws} seeds, "
+        f"{draws * report['prompts']} images a row):",
         "",
         header,
         *(row(f"guidance {g}", s) for g, s in report["guidance"].items()),
@@ -48,6 +63,10 @@ def format_report(report: dict) -> str:
         "Targets (DDIM 20 steps, guidance 7.5):",
         "",
         *targets,
+        "",
+        f"Best guidance in the sweep: {float(best):g} (mean of the four {mean(best):.0%}; "
+        f"guidance 1: {mean('1.0'):.0%}, guidance 7.5: {mean('7.5'):.0%}).",
+        "The studio and the command line start from it when this model is chosen.",
     ]
     return "\n".join(lines)
 
@@ -149,4 +168,15 @@ distance to the palette, shape from the object's outline, position from its box 
 grid. On rendered ground truth it scores 100% on all four.
 
 {evaluation}
+
+Colour, place and background come out right even unguided: the prompt decides them from
+the first step. Guidance sharpens the outline up to the sweet spot; past it, it overshoots
+(squares grow notches, stars lose points) and at 30 the colours burn out. That is why the
+sweet spot sits far below Stable Diffusion's usual 7.5.
+
+Samplers, measured once on the 64 held-out combinations (20 steps, guidance 7.5; colour,
+shape, position, background): DDIM 100/73/100/100, and DDPM, Euler, Euler a and DPM++ 2M
+within a point of it; UniPC 97/66/100/100. LMS (44/42/80/66), PNDM (19/38/59/66) and
+DPM++ 2M Karras (66/48/75/86) break on this zero-terminal-SNR schedule, so the studio does
+not offer them for this model.
 """

@@ -55,6 +55,19 @@ def test_captions_name_what_is_drawn():
     assert any("blue" not in t for t in texts)  # the background is sometimes left out
 
 
+def test_captions_say_an_before_a_vowel():
+    texts = {
+        caption(
+            SceneSpec(objects=(ObjectSpec(*obj, "medium", "top"),), background=bg), random.Random(i)
+        )
+        for obj, bg in ((("orange", "star"), "blue"), (("red", "star"), "orange"))
+        for i in range(200)
+    }
+    assert "an orange star at the top on a blue background" in texts
+    assert "a red star at the top with an orange background" in texts
+    assert not any(t.startswith("a orange") or " a orange" in t for t in texts)
+
+
 def test_two_object_captions_join_both():
     spec = SceneSpec(
         objects=(
