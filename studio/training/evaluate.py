@@ -152,7 +152,7 @@ def main() -> None:
         folder = ModelLibrary().resolve(args.model).path
         (folder / EVALUATION_FILE).write_text(json.dumps(report, indent=2))
         extras = json.loads((folder / PREVIEW_FILE).read_text())
-        extras["defaults"] = {"guidance_scale": float(recommended_guidance(report))}
+        extras["defaults"] = {"guidance_scale": recommended_guidance(report)}
         (folder / PREVIEW_FILE).write_text(json.dumps(extras, indent=2))
         write_card(folder)
 

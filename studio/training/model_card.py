@@ -16,10 +16,8 @@ HELD_OUT_TARGETS = {"color": 0.8, "shape": 0.5}
 def recommended_guidance(report: dict) -> float:
     """The swept guidance with the best mean score on the held-out combinations (lowest on ties)."""
     sweep = report["guidance"]
-    return max(
-        sorted(sweep, key=float),
-        key=lambda g: sum(sweep[g][aspect] for aspect in ASPECTS),
-    )
+    best = max(sorted(sweep, key=float), key=lambda g: sum(sweep[g][a] for a in ASPECTS))
+    return float(best)
 
 
 def format_report(report: dict) -> str:
@@ -64,7 +62,7 @@ def format_report(report: dict) -> str:
         "",
         *targets,
         "",
-        f"Best guidance in the sweep: {float(best):g} (mean of the four {mean(best):.0%}; "
+        f"Best guidance in the sweep: {best:g} (mean of the four {mean(str(best)):.0%}; "
         f"guidance 1: {mean('1.0'):.0%}, guidance 7.5: {mean('7.5'):.0%}).",
         "The studio and the command line start from it when this model is chosen.",
     ]

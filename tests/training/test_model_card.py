@@ -27,9 +27,9 @@ REPORT = {
 
 
 def test_the_recommended_guidance_is_the_best_of_the_sweep_and_the_lowest_on_ties():
-    assert recommended_guidance(REPORT) == "2.0"
+    assert recommended_guidance(REPORT) == 2.0
     shifted = {**REPORT, "guidance": {**REPORT["guidance"], "7.5": _scores(0.9)}}
-    assert recommended_guidance(shifted) == "7.5"
+    assert recommended_guidance(shifted) == 7.5
 
 
 def test_the_report_names_the_best_guidance_against_guidance_1_and_7_5():
