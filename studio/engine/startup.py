@@ -42,12 +42,12 @@ def import_engine() -> None:
         collecting = gc.isenabled()
         gc.disable()
         try:
+            quiet_library_output()  # first: some warnings come while the engine imports
             importlib.import_module(ENGINE_MODULE)
         finally:
             if collecting:
                 gc.freeze()
                 gc.enable()
-        quiet_library_output()
 
 
 def quiet_library_output() -> None:

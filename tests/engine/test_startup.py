@@ -33,6 +33,7 @@ def test_engine_imports_torch_on_first_use_with_the_collector_back_on():
         [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert run.returncode == 0, run.stderr
+    assert "transformers" not in run.stderr  # no library advice on the console (torchvision)
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["torch_before_use"] is False  # the window imports studio.engine freely
     assert (report["engine"], report["library"]) == (
