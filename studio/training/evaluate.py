@@ -4,9 +4,9 @@
 
 Prompts are single objects whose (colour, shape, position, background) combination was kept
 out of training, plus the held-out colour-shape pairs never rendered at all. Each image is
-judged by the deterministic scene analyzer. Tables: guidance 1-30 at DDIM 20 steps, and
-DDIM 5-50 steps and DDPM 1000 at guidance 7.5. `--write-card` stores the results with the
-model, its card, and the sweep's best guidance as the model's recommended one.
+judged by the deterministic scene analyzer. Tables: guidance 1-30 at DDIM 20 steps (both
+sets), and DDIM 5-50 steps and DDPM 1000 at guidance 7.5. `--write-card` stores the results
+with the model, rewrites its card, and makes the sweep's best guidance its recommended one.
 """
 
 from __future__ import annotations
@@ -114,6 +114,11 @@ def score(
     return {aspect: hits[aspect] / len(cases) for aspect in ASPECTS}
 
 
+def sweep_guidance(model: ResidentModel, cases: list[Case]) -> dict[str, dict[str, float]]:
+    """Scores at each swept guidance, each prompt drawn with `GUIDANCE_DRAWS` seeds."""
+    return {str(g): score(model, cases * GUIDANCE_DRAWS, guidance=g) for g in GUIDANCE_SWEEP}
+
+
 def load(model: str) -> ResidentModel:
     """The model through the app's own library and loader, on the CPU in fp32."""
     placement = Placement.choose("fp32", "cpu")
@@ -131,9 +136,8 @@ def run(model: str, prompts: int) -> dict[str, object]:
         "main": score(resident, cases),
         "held_out": score(resident, held_out),
         "guidance_draws": GUIDANCE_DRAWS,
-        "guidance": {
-            str(g): score(resident, cases * GUIDANCE_DRAWS, guidance=g) for g in GUIDANCE_SWEEP
-        },
+        "guidance": sweep_guidance(resident, cases),
+        "guidance_held_out": sweep_guidance(resident, held_out),
         "steps": {f"{s} {n}": score(resident, cases, scheduler=s, steps=n) for s, n in STEP_SWEEP},
     }
     report["seconds"] = round(time.time() - started)

@@ -22,6 +22,7 @@ REPORT = {
         "7.5": _scores(0.72),
         "30.0": _scores(0.5),
     },
+    "guidance_held_out": {"1.0": _scores(0.59), "7.5": _scores(0.69)},
     "steps": {"DDIM 20": _scores(0.72)},
 }
 
@@ -40,4 +41,5 @@ def test_the_report_names_the_best_guidance_against_guidance_1_and_7_5():
     )
     assert "| guidance 2.0 | 100% | 84% | 100% | 100% |" in text
     assert "each prompt with 3 seeds, 192 images a row" in text
+    assert "held-out pairs (96 images a row)" in text and "| guidance 1.0 | 100% | 59% |" in text
     assert "held-out combinations shape: 72% against 70%: met" in text
