@@ -2,8 +2,9 @@
 
     python -m studio.training.export --run runs/snail-mini --out resources/models/snail-mini
 
-fp16 safetensors weights, DDIM as the default scheduler, the fitted latent-to-RGB preview
-factors and the training facts in `snail_studio.json`, and the model card.
+fp16 safetensors weights, a VAE whose posterior is its mean, DDIM as the default scheduler,
+the fitted latent-to-RGB preview factors and the training facts in `snail_studio.json`, and
+the model card.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from studio.training.model_card import write_card
 from studio.training.train import run_facts
 
 PREVIEW_SAMPLES = 2048
+LOGVAR_FLOOR = -30.0  # diffusers clamps the posterior's log-variance to [-30, 20]
 
 
 def main() -> None:
@@ -36,6 +38,7 @@ def main() -> None:
 
 def export(run: Path, out: Path) -> None:
     vae = AutoencoderKL.from_pretrained(run / "vae").eval()
+    make_posterior_deterministic(vae)
     pipe = StableDiffusionPipeline(
         vae=vae,
         text_encoder=CLIPTextModel.from_pretrained(run / "text_encoder"),
@@ -61,6 +64,20 @@ def export(run: Path, out: Path) -> None:
     write_card(out)
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"wrote {out} ({size / 2**20:.1f} MiB)")
+
+
+@torch.no_grad()
+def make_posterior_deterministic(vae: AutoencoderKL) -> None:
+    """Pin the encoder's log-variance to its floor, so a sample of the posterior is its mean.
+
+    The decoder and the UNet learnt from posterior means only, so nothing but the tiny KL term
+    shaped the log-variance half of `quant_conv`: it drifted to a standard deviation near 1,
+    as large as the latents themselves. img2img and inpainting sample the posterior and would
+    start from that noise.
+    """
+    channels = vae.config.latent_channels
+    vae.quant_conv.weight[channels:] = 0.0
+    vae.quant_conv.bias[channels:] = LOGVAR_FLOOR
 
 
 @torch.no_grad()

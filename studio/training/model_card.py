@@ -142,7 +142,9 @@ Weights are fp16 safetensors. Previews use latent-to-RGB factors fitted by least
   colour, shape, position and background is kept out for the evaluation.
 - VAE: {vae_steps} steps of batch 16, L1 + MSE with a tiny KL term, then {decoder_steps}
   decoder-only steps on the frozen latents (sharper edges, same latent space); reconstruction
-  PSNR {vae_psnr} dB.
+  PSNR {vae_psnr} dB. The decoder and the UNet learnt from posterior means only, so the
+  export pins the encoder's log-variance to its floor: img2img and inpainting sample the
+  posterior, and its untrained spread was as large as the latents (speckled results).
 - UNet and text encoder together, {start}: {steps} steps of batch 64, AdamW 3e-4 with
   cosine decay, v-loss weight capped at SNR + 1 = 5 (min-SNR), EMA 0.999; {hours} hours on a
   2-core CPU, final loss {loss}.
