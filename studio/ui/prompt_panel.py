@@ -46,7 +46,7 @@ class PromptPanel(QWidget):
         super().__init__(parent)
         self._models: dict[str, ModelInfo] = {}
         self._mask_tools: QWidget | None = None
-        self.settings = settings
+        self.settings = settings  # the window hands over new settings when they change
         # Until a request is restored, the guidance follows the model once models are listed.
         self._guidance_pending = True
         self.prompt = _text_box("Describe the image…  (Ctrl+Enter generates)", 4)
@@ -82,7 +82,7 @@ class PromptPanel(QWidget):
         self.cancel_button.setToolTip("Cancel the running job (Esc)")
         self.cancel_button.setEnabled(False)
         self._build()
-        self.apply_defaults(settings)
+        self._apply_defaults()
         self._connect()
         self._update_mode()
 
@@ -210,11 +210,12 @@ class PromptPanel(QWidget):
         self.seed.set_seed(request.seed)
         return notes
 
-    def apply_defaults(self, settings: Settings) -> None:
+    def _apply_defaults(self) -> None:
+        settings = self.settings
         self._select_model(settings.default_model)
         self.scheduler.setCurrentText(settings.default_scheduler)
         self.steps.setValue(settings.default_steps)
-        self.guidance.setValue(settings.guidance_for(self.model_info()))
+        self._use_model_guidance()
         self.strength.setValue(0.75)
         width, height = settings.default_width, settings.default_height
         self.size.set_size((width, height) if width and height else None)
