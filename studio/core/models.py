@@ -12,11 +12,16 @@ from studio.core.schedulers import SCHEDULER_NAMES
 class ModelInfo:
     """A model the library can load, known by `id`.
 
-    `family` names the architecture (`sd1`, `sd2`, `snail-mini`); `format` how it is stored
-    (`diffusers` folder, or `safetensors` single file); `native_size` is (width, height).
+    `family` names the architecture (`sd1`, `sd2`, `sdxl`, `sd3`, `flux`, `snail-mini`) and
+    `family_label` shows it to a person ("SDXL"); `format` says how it is stored (`diffusers`
+    folder, `safetensors` or `gguf` single file); `native_size` is (width, height).
     `samplers` are the scheduler names that work on its training schedule;
     `recommended_guidance` is the guidance scale its makers measured best, if they name one
     (snail-mini does); the studio starts from it when the model is chosen.
+
+    A model that cannot run here is still listed, with `problem` saying why in one line
+    (a broken file, a missing text encoder, not enough memory). The `uses_*` flags and
+    `size_multiple` tell front ends which controls and sizes apply to it.
     """
 
     id: str
@@ -28,3 +33,14 @@ class ModelInfo:
     embedded: bool = False
     samplers: tuple[str, ...] = SCHEDULER_NAMES
     recommended_guidance: float | None = None
+    family_label: str = ""
+    problem: str | None = None
+    uses_negative_prompt: bool = True
+    uses_guidance: bool = True
+    size_multiple: int = 8
+    default_steps: int | None = None
+    memory_bytes: int | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
