@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import threading
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from studio import __version__
 from studio.core.errors import GenerationCancelled, ImageError, StudioError
 from studio.core.history import HistoryStore
+from studio.core.models import ModelInfo
 from studio.core.outputs import save_result, save_result_as
 from studio.core.paths import AppPaths
 from studio.core.request import DEFAULT_SCHEDULER, GenerationRequest, Mode
@@ -78,9 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.set_defaults(run=run_generate)
 
-    models = commands.add_parser("models", help="list the models the studio can use")
+    models = commands.add_parser("models", help="list the models the studio finds")
     models.add_argument("--model-dir", type=Path, action="append", default=[])
+    models.add_argument("--json", action="store_true", help="one JSON object per model")
     models.set_defaults(run=run_models)
+
+    inspect = commands.add_parser("inspect", help="say what a model file is, without loading it")
+    inspect.add_argument("file", type=Path)
+    inspect.set_defaults(run=run_inspect)
     return parser
 
 
@@ -99,15 +106,61 @@ def _engine(settings: Settings):
 
 
 def run_models(options: argparse.Namespace) -> int:
-    engine = _engine(_settings(options))
-    rows = [("ID", "FAMILY", "FORMAT", "SIZE", "PATH")]
-    for info in engine.models():
+    models = _engine(_settings(options)).models()
+    if options.json:
+        print(json.dumps([describe_model(info) for info in models], indent=2))
+        return 0
+    rows = [("ID", "FAMILY", "FORMAT", "SIZE", "MEMORY", "PATH / WHY NOT USABLE")]
+    for info in models:
         size = "x".join(map(str, info.native_size))
-        rows.append((info.id, info.family, info.format, size, str(info.path)))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + row[4])
+        memory = f"{info.memory_bytes / 1e9:.1f} GB" if info.memory_bytes else "-"
+        where = str(info.path) if info.usable else f"{info.path}: {info.problem}"
+        label = info.family_label or info.family
+        rows.append((info.id, label, info.format, size, memory, where))
+    print(format_table(rows))
     return 0
+
+
+def run_inspect(options: argparse.Namespace) -> int:
+    from studio.engine.startup import import_engine
+
+    import_engine()
+    from studio.engine.library import identify
+
+    path: Path = options.file
+    if not path.exists():
+        raise ImageError(f"no such file or folder: {path}")
+    info = identify(path.resolve(), model_id=path.stem if path.is_file() else path.name)
+    print(json.dumps(describe_model(info), indent=2))
+    return 0
+
+
+def describe_model(info: ModelInfo) -> dict[str, object]:
+    """What `models --json` and `inspect` print for one model."""
+    return {
+        "id": info.id,
+        "name": info.name,
+        "family": info.family,
+        "family_label": info.family_label,
+        "variant": info.variant,
+        "format": info.format,
+        "path": str(info.path),
+        "native_size": list(info.native_size),
+        "parameters": info.parameters,
+        "memory_bytes": info.memory_bytes,
+        "components": dict(info.components),
+        "notes": list(info.notes),
+        "usable": info.usable,
+        "problem": info.problem,
+    }
+
+
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell, two spaces apart; the last column runs free."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]])
+             for row in rows]
+    return "\n".join(lines)
 
 
 def run_generate(options: argparse.Namespace) -> int:

@@ -21,7 +21,10 @@ class ModelInfo:
 
     A model that cannot run here is still listed, with `problem` saying why in one line
     (a broken file, a missing text encoder, not enough memory). The `uses_*` flags and
-    `size_multiple` tell front ends which controls and sizes apply to it.
+    `size_multiple` tell front ends which controls and sizes apply to it. `variant` is the
+    kind of checkpoint within the family (`v1`, `xl_inpaint`, `flux-dev`); `components` are
+    the separate files a single file is completed with (name, path); `notes` say what a
+    person should know (e.g. "runs without T5-XXL").
     """
 
     id: str
@@ -40,6 +43,10 @@ class ModelInfo:
     size_multiple: int = 8
     default_steps: int | None = None
     memory_bytes: int | None = None
+    parameters: int = 0
+    variant: str = ""
+    components: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def usable(self) -> bool:

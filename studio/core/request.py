@@ -50,6 +50,7 @@ class GenerationRequest:
     scheduler: str = DEFAULT_SCHEDULER
     steps: int = 20
     guidance_scale: float = 7.5
+    true_cfg_scale: float = 1.0  # FLUX.1: real CFG with the negative prompt when above 1
     seed: int | None = None
     width: int | None = None
     height: int | None = None
@@ -71,13 +72,17 @@ class GenerationRequest:
             raise RequestError(
                 f"guidance scale must be between 0 and {MAX_GUIDANCE}, got {self.guidance_scale}"
             )
+        if not 1 <= self.true_cfg_scale <= MAX_GUIDANCE:
+            raise RequestError(
+                f"true CFG scale must be between 1 and {MAX_GUIDANCE}, got {self.true_cfg_scale}"
+            )
         if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
             raise RequestError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")
         for name, side in (("width", self.width), ("height", self.height)):
             if side is None:
                 continue
-            if side % 8 or side <= 0:
-                raise RequestError(f"{name} must be a positive multiple of 8, got {side}")
+            if side <= 0:
+                raise RequestError(f"{name} must be positive, got {side}")
             if side > MAX_SIDE:
                 raise RequestError(f"{name} must be at most {MAX_SIDE}, got {side}")
         if not 1 <= self.batch_size <= MAX_BATCH:

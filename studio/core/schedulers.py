@@ -17,6 +17,10 @@ SCHEDULER_NAMES: tuple[str, ...] = (
     "PNDM",
 )
 
+# Samplers for flow-matching models (SD3, FLUX.1): Euler and a higher-order one that takes
+# the pipelines' sigmas and dynamic shift.
+FLOW_SAMPLERS: tuple[str, ...] = ("Euler", "UniPC")
+
 # Measured on snail-mini (zero terminal SNR, v-prediction; 64 prompts, 20 steps): these broke
 # colour, shape and place where DDIM, Euler, DPM++ 2M and UniPC kept them (see its model card).
 NOT_FOR_ZERO_TERMINAL_SNR = frozenset({"DPM++ 2M Karras", "LMS", "PNDM"})

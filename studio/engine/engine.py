@@ -76,7 +76,10 @@ class Engine:
             # 3. Resolve size and seed, prepare the mode's inputs and the scheduler
             request = resolve_request(request, model.info)
             request.validate()
-            inputs = ModeInputs.prepare(request)
+            adapter = model.adapter
+            inputs = ModeInputs.prepare(
+                request, adapter.size_multiple, adapter.variant(model.info).inpainting
+            )
             pipe = model.pipeline(request.mode)
             pipe.scheduler = make_scheduler(request.scheduler, model.scheduler_config)
             seeds = [request.seed + i for i in range(request.batch_size)]
@@ -84,19 +87,15 @@ class Engine:
             if cancel.is_set():
                 raise GenerationCancelled()
             # 4. Denoise, with a preview and a cancel check after every step
-            callback = _StepReporter(model, on_step, cancel, started)
+            callback = _StepReporter(model, on_step, cancel, started, inputs.kwargs)
+            arguments = adapter.call_arguments(pipe, request, inputs.kwargs)
             try:
-                with torch.inference_mode(), self.placement.autocast():
+                with torch.inference_mode(), model.placement.autocast():
                     output = pipe(
-                        prompt=request.prompt,
-                        negative_prompt=request.negative_prompt or None,
-                        num_inference_steps=request.steps,
-                        guidance_scale=request.guidance_scale,
-                        num_images_per_prompt=request.batch_size,
+                        **arguments,
                         generator=generators,
                         callback_on_step_end=callback,
                         callback_on_step_end_tensor_inputs=["latents"],
-                        **inputs.kwargs,
                     )
             except _Interrupted:
                 raise GenerationCancelled() from None
@@ -126,17 +125,23 @@ class _StepReporter:
         on_step: StepCallback | None,
         cancel: threading.Event,
         started: float,
+        mode_kwargs: dict,
     ) -> None:
         self.model = model
         self.on_step = on_step
         self.cancel = cancel
         self.started = started
+        self.width = mode_kwargs.get("width", 0)
+        self.height = mode_kwargs.get("height", 0)
 
     def __call__(self, pipe, index: int, timestep, tensors: dict) -> dict:
         if self.cancel.is_set():
             raise _Interrupted()
         if self.on_step is not None:
-            preview = self.model.previewer(tensors["latents"])
+            latents = self.model.adapter.latents_to_grid(
+                tensors["latents"], self.width, self.height
+            )
+            preview = self.model.previewer(latents)
             elapsed = time.perf_counter() - self.started
             self.on_step(StepUpdate(index + 1, pipe.num_timesteps, elapsed, preview))
         if self.cancel.is_set():

@@ -1,26 +1,37 @@
 """The model library: finds models on disk and tells what each is, without loading weights.
 
-Models are known by id: the embedded `snail-mini`, and each diffusers folder found in the
-configured model folders under its folder name. A path to a model folder works as an id too.
-Only local files are read; nothing is ever downloaded.
+Models are known by id: the embedded `snail-mini`, and each diffusers folder or single file
+found (recursively) in the configured model folders, under its folder or file name. A path
+works as an id too. A model that cannot run is listed with the reason; component files
+(LoRAs, VAEs, text encoders) are not models and are left out of the list. Only local files
+are read; nothing is ever downloaded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from diffusers.loaders.single_file_utils import infer_diffusers_model_type
 
 from studio.core.errors import ModelError
 from studio.core.models import ModelInfo
 from studio.core.paths import embedded_models_dir
 from studio.core.request import MAX_GUIDANCE
-from studio.core.schedulers import samplers_for
+from studio.core.schedulers import FLOW_SAMPLERS, samplers_for
+from studio.engine.checkpoints import CHECKPOINT_SUFFIXES, CheckpointHeader, read_header
+from studio.engine.components import ModelTree
+from studio.engine.devices import MEMORY_HEADROOM, total_memory
+from studio.engine.families import by_model_type, by_pipeline
+from studio.engine.families.base import read_config
+from studio.engine.file_kinds import classify
 from studio.engine.previews import PREVIEW_FILE
 
 EMBEDDED_ID = "snail-mini"
-SUPPORTED_PIPELINES = {"StableDiffusionPipeline"}
 
 
 class ModelLibrary:
@@ -29,73 +40,197 @@ class ModelLibrary:
         self.embedded_dir = embedded_dir if embedded_dir is not None else embedded_models_dir()
 
     def models(self) -> list[ModelInfo]:
-        """Every usable model, the embedded one first; unreadable folders are skipped."""
+        """Every model found, the embedded one first; those that cannot run say why."""
         found: list[ModelInfo] = []
         embedded = self.embedded_dir / EMBEDDED_ID
         if (embedded / "model_index.json").is_file():
             found.append(identify(embedded, model_id=EMBEDDED_ID, embedded=True))
-        seen = {m.id for m in found}
-        for folder in self.folders:
-            if not folder.is_dir():
+        taken = {m.id for m in found}
+        for path in _candidates(self.folders):
+            model_id = _unique(path.stem if path.is_file() else path.name, taken)
+            try:
+                info = identify(path, model_id=model_id)
+            except ComponentFile:
                 continue
-            for candidate in sorted(folder.iterdir()):
-                if not (candidate / "model_index.json").is_file():
-                    continue
-                try:
-                    info = identify(candidate, model_id=_unique(candidate.name, seen))
-                except ModelError:
-                    continue
-                seen.add(info.id)
-                found.append(info)
+            except ModelError as exc:
+                info = unusable(path, model_id, str(exc))
+            taken.add(info.id)
+            found.append(info)
         return found
 
     def resolve(self, ref: str) -> ModelInfo:
-        """A model by id or by path; raises `ModelError` with what is wrong."""
-        for info in self.models():
-            if info.id == ref:
-                return info
-        path = Path(ref).expanduser()
-        if path.exists():
-            return identify(path.resolve(), model_id=path.name)
-        known = ", ".join(m.id for m in self.models()) or "none"
-        raise ModelError(f"unknown model '{ref}' (known: {known}); give an id or a model folder")
+        """A usable model by id or by path; raises `ModelError` with what is wrong."""
+        listed = self.models()
+        info = next((m for m in listed if m.id == ref), None)
+        if info is None:
+            path = Path(ref).expanduser()
+            if not path.exists():
+                known = ", ".join(m.id for m in listed if m.usable) or "none"
+                raise ModelError(
+                    f"unknown model '{ref}' (known: {known}); give an id, a file or a folder"
+                )
+            info = identify(path.resolve(), model_id=path.stem if path.is_file() else path.name)
+        if info.problem is not None:
+            raise ModelError(f"{info.name}: {info.problem}")
+        return info
+
+
+class ComponentFile(ModelError):
+    """A file that is part of a model (LoRA, VAE, text encoder...), not a model itself."""
 
 
 def identify(path: Path, model_id: str, embedded: bool = False) -> ModelInfo:
-    """Read a diffusers folder's configs and say what model it is."""
+    """Say what model a diffusers folder or a single file is, from configs or the header."""
     if path.is_file():
-        raise ModelError(
-            f"{path.name}: single-file checkpoints are not supported yet; use a diffusers folder"
-        )
+        return _identify_file(path, model_id)
+    if not (path / "model_index.json").exists():
+        raise ModelError(f"{path.name}: not a model (no model_index.json and not a file)")
+    return _identify_folder(path, model_id, embedded)
+
+
+def unusable(path: Path, model_id: str, reason: str) -> ModelInfo:
+    """A listed model that cannot run: `problem` says why (without repeating its name)."""
+    prefix = f"{path.name}: "
+    return ModelInfo(
+        id=model_id,
+        name=model_id,
+        family="unknown",
+        format="diffusers" if path.is_dir() else path.suffix.lower().lstrip("."),
+        path=path,
+        problem=reason.removeprefix(prefix),
+    )
+
+
+def _identify_folder(path: Path, model_id: str, embedded: bool) -> ModelInfo:
     index = _read_json(path / "model_index.json", what="model_index.json")
     pipeline = index.get("_class_name")
-    if pipeline not in SUPPORTED_PIPELINES:
+    adapter = by_pipeline(str(pipeline))
+    if adapter is None:
         raise ModelError(
-            f"{path.name}: unsupported pipeline {pipeline!r} (supported: Stable Diffusion 1.x/2.x)"
+            f"{path.name}: unsupported pipeline {pipeline!r} "
+            "(supported: Stable Diffusion 1.x/2.x, SDXL, SD3/3.5, FLUX.1)"
         )
-    for component in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+    for component in ("vae", "scheduler"):
         if not (path / component).is_dir():
             raise ModelError(
                 f"{path.name}: not a complete diffusers folder, '{component}/' is missing"
             )
-    unet = _read_json(path / "unet" / "config.json", what="unet/config.json")
-    vae = _read_json(path / "vae" / "config.json", what="vae/config.json")
-    extras = _read_optional_json(path / PREVIEW_FILE)
-    schedule = _read_optional_json(path / "scheduler" / "scheduler_config.json")
-    scale = 2 ** (len(vae.get("block_out_channels", [0] * 4)) - 1)
-    side = int(unet.get("sample_size", 64)) * scale
-    family = extras.get("family") or _family_from_unet(unet)
-    return ModelInfo(
+    variant = adapter.variant_of_folder(path, index)
+    extras = read_config(path / PREVIEW_FILE)
+    schedule = read_config(path / "scheduler" / "scheduler_config.json")
+    info = ModelInfo(
         id=model_id,
         name=extras.get("name", model_id),
-        family=family,
+        family=extras.get("family") or variant.family,
+        family_label=str(extras.get("family_label") or extras.get("family") or ""),
         format="diffusers",
         path=path,
-        native_size=(side, side),
+        native_size=_folder_native_size(path, variant.native),
         embedded=embedded,
-        samplers=samplers_for(schedule),
         recommended_guidance=_recommended_guidance(extras),
+        parameters=_folder_parameters(path),
     )
+    info = adapter.describe(info, variant, None, ModelTree())
+    samplers = FLOW_SAMPLERS if adapter.flow_matching else samplers_for(schedule)
+    return _with_memory(dataclasses.replace(info, samplers=samplers))
+
+
+def _identify_file(path: Path, model_id: str) -> ModelInfo:
+    header = read_header(path)
+    kind = classify(header)
+    if kind.kind != "model":
+        if kind.kind == "unknown":
+            raise ModelError(f"{path.name}: {kind.describe()}")
+        raise ComponentFile(f"{path.name}: {kind.describe()}")
+    model_type = infer_diffusers_model_type(header.shapes())
+    found = by_model_type(model_type)
+    if found is None:
+        raise ModelError(
+            f"{path.name}: a {model_type} model, which the studio does not run "
+            "(supported: Stable Diffusion 1.x/2.x, SDXL, SD3/3.5, FLUX.1)"
+        )
+    adapter, variant = found
+    info = ModelInfo(
+        id=model_id,
+        name=model_id,
+        family=variant.family,
+        format=header.format,
+        path=path,
+        native_size=(variant.native, variant.native),
+        parameters=header.parameters,
+    )
+    info = adapter.describe(info, variant, header, ModelTree.around(path))
+    samplers = FLOW_SAMPLERS if adapter.flow_matching else samplers_for(
+        read_config(variant.config_dir / "scheduler" / "scheduler_config.json")
+    )
+    quantized = header.nbytes if header.format == "gguf" else 0
+    return _with_memory(dataclasses.replace(info, samplers=samplers), quantized, header)
+
+
+def _with_memory(
+    info: ModelInfo, quantized_bytes: int = 0, header: CheckpointHeader | None = None
+) -> ModelInfo:
+    """The memory the weights take as the engine keeps them (fp32 if that fits, else bf16;
+    a GGUF transformer stays quantized), and a problem when even bf16 cannot fit."""
+    budget = total_memory() * MEMORY_HEADROOM
+    dense = info.parameters - (header.parameters if quantized_bytes and header else 0)
+    fp32 = dense * 4 + quantized_bytes
+    needed = fp32 if fp32 <= budget else dense * 2 + quantized_bytes
+    problem = info.problem
+    if problem is None and needed > budget:
+        problem = (
+            f"needs about {needed / 1e9:.1f} GB of memory for its weights in bf16; this "
+            f"machine has {total_memory() / 1e9:.1f} GB (a GGUF-quantized file needs less)"
+        )
+    return dataclasses.replace(info, memory_bytes=needed, problem=problem)
+
+
+def _folder_native_size(path: Path, default: int) -> tuple[int, int]:
+    for component in ("unet", "transformer"):
+        config = read_config(path / component / "config.json")
+        if "sample_size" in config:
+            vae = read_config(path / "vae" / "config.json")
+            scale = 2 ** (len(vae.get("block_out_channels", [0] * 4)) - 1)
+            side = int(config["sample_size"]) * scale
+            return side, side
+    return default, default
+
+
+def _folder_parameters(path: Path) -> int:
+    total = 0
+    for weights in path.glob("*/*.safetensors"):
+        try:
+            total += read_header(weights).parameters
+        except ModelError:
+            continue
+    return total
+
+
+def _candidates(folders: Sequence[Path]) -> Iterator[Path]:
+    """Diffusers folders and checkpoint files under `folders`, recursively; a folder link
+    is followed once, and a file reached twice is listed once."""
+    seen: set[str] = set()
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for root, dirs, files in os.walk(folder, followlinks=True):
+            real = os.path.realpath(root)
+            if real in seen:
+                dirs[:] = []
+                continue
+            seen.add(real)
+            here = Path(root)
+            if "model_index.json" in files:
+                dirs[:] = []
+                yield here
+                continue
+            dirs.sort()
+            for name in sorted(files):
+                path = here / name
+                target = os.path.realpath(path)
+                if path.suffix.lower() in CHECKPOINT_SUFFIXES and target not in seen:
+                    seen.add(target)
+                    yield path
 
 
 def _recommended_guidance(extras: dict[str, Any]) -> float | None:
@@ -105,13 +240,6 @@ def _recommended_guidance(extras: dict[str, Any]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if 0 <= value <= MAX_GUIDANCE else None
-
-
-def _family_from_unet(unet: dict[str, Any]) -> str:
-    cross = unet.get("cross_attention_dim")
-    if cross == 1024:
-        return "sd2"
-    return "sd1" if cross == 768 else "sd-custom"
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -124,14 +252,6 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ModelError(f"{path.parent.name}: {what} is not a JSON object")
     return data
-
-
-def _read_optional_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _unique(name: str, taken: set[str]) -> str:

@@ -1,4 +1,10 @@
-"""What each mode adds to a pipeline call, and what it does to the images afterwards."""
+"""What each mode adds to a pipeline call, and what it does to the images afterwards.
+
+A model works on sizes that are a multiple of its latent cell (8 px for SD and SDXL, 16 px
+for SD3 and FLUX.1). An input image of any other size is padded out to the next multiple
+(its edge pixels repeated) and the result cropped back, so a 100x70 input gives a 100x70
+result, undistorted, and inpainting leaves every pixel outside the mask as it was.
+"""
 
 from __future__ import annotations
 
@@ -9,63 +15,93 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
+from studio.core.errors import RequestError
 from studio.core.models import ModelInfo
 from studio.core.request import MAX_SEED, GenerationRequest, Mode
 
 
 def resolve_request(request: GenerationRequest, info: ModelInfo) -> GenerationRequest:
     """Fill in what the request left open: the size (the input image's for img2img and
-    inpaint, else the model's native size) and a random seed."""
+    inpaint, else the model's native size) and a random seed; check the size fits."""
     changes: dict[str, Any] = {"model": info.id}
     if request.size is None:
         if request.mode.uses_init_image and request.init_image is not None:
-            width, height = (max(8, side // 8 * 8) for side in request.init_image.size)
+            width, height = request.init_image.size
         else:
             width, height = info.native_size
         changes["width"] = request.width or width
         changes["height"] = request.height or height
     if request.seed is None:
         changes["seed"] = random.SystemRandom().randint(0, MAX_SEED)
-    return dataclasses.replace(request, **changes)
+    resolved = dataclasses.replace(request, **changes)
+    if not resolved.mode.uses_init_image:
+        multiple = info.size_multiple
+        for name, side in (("width", resolved.width), ("height", resolved.height)):
+            if side % multiple:
+                raise RequestError(
+                    f"{name} must be a multiple of {multiple} for {info.family_label or info.name}"
+                    f", got {side}"
+                )
+    return resolved
 
 
 @dataclasses.dataclass(frozen=True)
 class ModeInputs:
-    """Pipeline keyword arguments for the mode, plus what inpainting pastes back afterwards."""
+    """Pipeline keyword arguments for the mode, plus what is undone afterwards: the crop back
+    to the asked size, and for inpainting the original pasted back outside the mask."""
 
     kwargs: dict[str, Any]
+    size: tuple[int, int]
     init_image: Image.Image | None = None
     blend_mask: Image.Image | None = None
 
     @classmethod
-    def prepare(cls, request: GenerationRequest) -> ModeInputs:
+    def prepare(cls, request: GenerationRequest, multiple: int, inpainting_model: bool = False
+                ) -> ModeInputs:
         size = (request.width, request.height)
+        if request.mode is Mode.TXT2IMG and not inpainting_model:
+            return cls({"width": request.width, "height": request.height}, size)
+        work = tuple(_round_up(side, multiple) for side in size)
         if request.mode is Mode.TXT2IMG:
-            return cls({"width": request.width, "height": request.height})
-        init = _fit(request.init_image.convert("RGB"), size, Image.Resampling.LANCZOS)
-        if request.mode is Mode.IMG2IMG:
-            return cls({"image": init, "strength": request.strength})
-        mask = _fit(request.mask.convert("L"), size, Image.Resampling.NEAREST)
-        mask = mask.point(lambda v: 255 if v >= 128 else 0)
-        kwargs = {
-            "image": init,
-            "mask_image": mask,
-            "strength": request.strength,
-            "width": request.width,
-            "height": request.height,
+            # An inpainting model draws from nothing: an empty image, all of it masked.
+            init = Image.new("RGB", size, (127, 127, 127))
+            mask = Image.new("L", size, 255)
+            strength = 1.0
+        else:
+            init = _fit(request.init_image.convert("RGB"), size, Image.Resampling.LANCZOS)
+            mask = (
+                _fit(request.mask.convert("L"), size, Image.Resampling.NEAREST).point(
+                    lambda v: 255 if v >= 128 else 0
+                )
+                if request.mode is Mode.INPAINT
+                else Image.new("L", size, 255)
+            )
+            strength = request.strength
+        kwargs: dict[str, Any] = {
+            "image": _pad(init, work),
+            "strength": strength,
+            "width": work[0],
+            "height": work[1],
         }
-        return cls(kwargs, init_image=init, blend_mask=feathered(mask, request.mask_feather))
+        if request.mode is Mode.IMG2IMG and not inpainting_model:
+            return cls(kwargs, size)
+        kwargs["mask_image"] = _pad(mask, work, fill=0)
+        if request.mode is not Mode.INPAINT:
+            return cls(kwargs, size)
+        return cls(kwargs, size, init_image=init, blend_mask=feathered(mask, request.mask_feather))
 
     def finish(self, images: list[Image.Image]) -> list[Image.Image]:
-        """Inpainting: paste the original back outside the mask, so those pixels are exact
-        (a 4-channel UNet blends in latent space and the VAE round trip drifts)."""
+        """Crop back to the asked size; inpainting pastes the original back outside the mask,
+        so those pixels are exact (the VAE round trip drifts)."""
+        width, height = self.size
+        images = [image.convert("RGB").crop((0, 0, width, height)) for image in images]
         if self.init_image is None or self.blend_mask is None:
             return images
         original = np.asarray(self.init_image, dtype=np.float32)
         alpha = np.asarray(self.blend_mask, dtype=np.float32)[..., None] / 255.0
         finished = []
         for image in images:
-            generated = np.asarray(image.convert("RGB"), dtype=np.float32)
+            generated = np.asarray(image, dtype=np.float32)
             blended = original + (generated - original) * alpha
             finished.append(Image.fromarray(np.rint(blended).astype(np.uint8), "RGB"))
         return finished
@@ -77,6 +113,24 @@ def feathered(mask: Image.Image, radius: int) -> Image.Image:
         return mask
     blurred = mask.filter(ImageFilter.GaussianBlur(radius / 2))
     return Image.fromarray(np.minimum(np.asarray(blurred), np.asarray(mask)), "L")
+
+
+def _round_up(side: int, multiple: int) -> int:
+    return max(multiple, -(-side // multiple) * multiple)
+
+
+def _pad(image: Image.Image, size: tuple[int, int], fill: int | None = None) -> Image.Image:
+    """`image` at the top left of `size`; the rest repeats its edge pixels (or is `fill`)."""
+    if image.size == size:
+        return image
+    pixels = np.asarray(image)
+    pad_w, pad_h = size[0] - image.width, size[1] - image.height
+    widths = [(0, pad_h), (0, pad_w)] + [(0, 0)] * (pixels.ndim - 2)
+    if fill is None:
+        padded = np.pad(pixels, widths, mode="edge")
+    else:
+        padded = np.pad(pixels, widths, mode="constant", constant_values=fill)
+    return Image.fromarray(padded, image.mode)
 
 
 def _fit(image: Image.Image, size: tuple[int, int], resample: Image.Resampling) -> Image.Image:

@@ -10,14 +10,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-# Published SD 1.x factors: rows are latent channels, columns R, G, B.
-SD1_FACTORS = (
-    (0.3512, 0.2297, 0.3227),
-    (0.3250, 0.4974, 0.2350),
-    (-0.2829, 0.1762, 0.2721),
-    (-0.2120, -0.2616, -0.7177),
-)
-SD1_BIAS = (0.0, 0.0, 0.0)
 PREVIEW_FILE = "snail_studio.json"
 
 
@@ -35,15 +27,15 @@ class LatentPreviewer:
         )
 
     @classmethod
-    def for_model(cls, folder: Path | None) -> LatentPreviewer:
-        """The model's own fitted factors when it ships them, else SD 1.x's."""
+    def for_model(cls, folder: Path | None, factors, bias) -> LatentPreviewer:
+        """The model's own fitted factors when its folder ships them, else its family's."""
         if folder is not None:
             try:
                 preview = json.loads((folder / PREVIEW_FILE).read_text())["preview"]
                 return cls.from_values(preview["factors"], preview["bias"])
             except (OSError, ValueError, KeyError, TypeError):
                 pass
-        return cls.from_values(SD1_FACTORS, SD1_BIAS)
+        return cls.from_values(factors, bias)
 
     def __call__(self, latents: torch.Tensor, index: int = 0) -> Image.Image:
         latent = latents[index].detach().float()

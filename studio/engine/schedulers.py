@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from diffusers import (
@@ -10,6 +11,7 @@ from diffusers import (
     DPMSolverMultistepScheduler,
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
+    FlowMatchEulerDiscreteScheduler,
     LMSDiscreteScheduler,
     PNDMScheduler,
     UniPCMultistepScheduler,
@@ -17,7 +19,7 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from studio.core.errors import RequestError
-from studio.core.schedulers import SCHEDULER_NAMES, samplers_for
+from studio.core.schedulers import FLOW_SAMPLERS, SCHEDULER_NAMES, samplers_for
 
 _SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
     "DDIM": (DDIMScheduler, {}),
@@ -36,8 +38,27 @@ _SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
 }
 
 
+_FLOW_SCHEDULERS: dict[str, Callable[[Any], SchedulerMixin]] = {
+    "Euler": FlowMatchEulerDiscreteScheduler.from_config,
+    "UniPC": lambda config: UniPCMultistepScheduler.from_config(
+        config,
+        use_flow_sigmas=True,
+        prediction_type="flow_prediction",
+        flow_shift=config.get("shift", 1.0),
+    ),
+}
+
+
 def make_scheduler(name: str, base_config: Any) -> SchedulerMixin:
-    """A fresh scheduler of kind `name` sharing the model's training schedule."""
+    """A fresh scheduler of kind `name` sharing the model's training schedule (a
+    flow-matching schedule gets the flow-matching version of the sampler)."""
+    if _is_flow(base_config):
+        if name not in _FLOW_SCHEDULERS:
+            raise RequestError(
+                f"the {name} sampler does not run flow-matching models; use one of: "
+                f"{', '.join(FLOW_SAMPLERS)}"
+            )
+        return _FLOW_SCHEDULERS[name](base_config)
     try:
         cls, overrides = _SCHEDULERS[name]
     except KeyError:
@@ -51,3 +72,7 @@ def make_scheduler(name: str, base_config: Any) -> SchedulerMixin:
             f"terminal SNR); use one of: {', '.join(usable)}"
         )
     return cls.from_config(base_config, **overrides)
+
+
+def _is_flow(config: Any) -> bool:
+    return str(config.get("_class_name", "")).startswith("FlowMatch")

@@ -126,7 +126,7 @@ def test_models_lists_id_family_format_and_path(run, tiny_model_dir):
     status, stdout, _ = run("models")
     assert status == 0
     row = next(line for line in stdout.splitlines() if line.startswith("tiny "))
-    assert "sd-custom" in row and "diffusers" in row and str(tiny_model_dir / "tiny") in row
+    assert "SD 1.5" in row and "diffusers" in row and str(tiny_model_dir / "tiny") in row
 
 
 def one_line_error(run, *args: str) -> str:
@@ -186,7 +186,7 @@ def test_missing_image_exits_2_with_one_line(run, tmp_path):
 
 def test_bad_size_exits_2_with_one_line(run):
     line = one_line_error(run, "generate", "--prompt", "x", "--model", "tiny", "--width", "65")
-    assert "width must be a positive multiple of 8, got 65" in line
+    assert "width must be a multiple of 8 for SD 1.5, got 65" in line
 
 
 def test_mask_of_the_wrong_size_exits_2_with_one_line(run, tmp_path):

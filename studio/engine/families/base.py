@@ -1,0 +1,181 @@
+"""What every model family adapter answers, and the parts they share.
+
+An adapter owns one architecture (diffusers keeps one pipeline per family; Krita AI
+Diffusion one workflow builder per architecture): how to recognise it from a diffusers
+folder or a single file's header, how to load it offline, its mode variants, how a request
+becomes call arguments, its latent geometry, previews, samplers and defaults. The engine
+asks the adapter; nothing outside `families/` tests a family name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline
+
+from studio.core.errors import ModelError
+from studio.core.models import ModelInfo
+from studio.core.paths import RESOURCES
+from studio.core.request import GenerationRequest, Mode
+from studio.engine.checkpoints import CheckpointHeader
+from studio.engine.components import ModelTree
+from studio.engine.devices import Placement
+from studio.engine.previews import LatentPreviewer
+
+CONFIGS = RESOURCES / "configs"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One kind of checkpoint of a family, named as diffusers' single-file detection names it
+    (`v1`, `xl_inpaint`, `flux-dev`); its bundled config folder has the same name."""
+
+    model_type: str
+    label: str
+    family: str
+    native: int
+    inpainting: bool = False
+    default_steps: int = 25
+    default_guidance: float | None = None
+    uses_guidance: bool = True
+    problem: str | None = None
+
+    @property
+    def config_dir(self) -> Path:
+        return CONFIGS / self.model_type
+
+
+class FamilyAdapter:
+    """Base of the family adapters; subclasses fill in the class attributes and hooks."""
+
+    key: ClassVar[str]
+    families: ClassVar[frozenset[str]]  # ModelInfo.family values this adapter runs
+    pipelines: ClassVar[frozenset[str]]  # model_index.json `_class_name` values
+    variants: ClassVar[Mapping[str, Variant]]  # by diffusers model type
+    size_multiple: ClassVar[int] = 8
+    flow_matching: ClassVar[bool] = False
+    preview_factors: ClassVar[tuple[tuple[float, float, float], ...]]
+    preview_bias: ClassVar[tuple[float, float, float]] = (0.0, 0.0, 0.0)
+
+    # --- recognising ----------------------------------------------------------------------
+
+    def variant_of_folder(self, path: Path, index: Mapping[str, Any]) -> Variant:
+        """The variant a diffusers folder holds (its configs say; no weights read)."""
+        raise NotImplementedError
+
+    def describe(
+        self, info: ModelInfo, variant: Variant, header: CheckpointHeader | None, tree: ModelTree
+    ) -> ModelInfo:
+        """Fill in what this family knows about a recognised model; single files also name
+        the separate components they need (`header` is None for a diffusers folder)."""
+        return dataclasses.replace(
+            info,
+            family=info.family or variant.family,
+            family_label=info.family_label or variant.label,
+            variant=variant.model_type,
+            problem=info.problem or variant.problem,
+            size_multiple=self.size_multiple,
+            default_steps=variant.default_steps,
+            uses_guidance=variant.uses_guidance,
+            uses_negative_prompt=self.uses_negative_prompt(variant),
+            recommended_guidance=info.recommended_guidance
+            if info.recommended_guidance is not None
+            else variant.default_guidance,
+        )
+
+    def uses_negative_prompt(self, variant: Variant) -> bool:
+        return True
+
+    # --- loading --------------------------------------------------------------------------
+
+    def load(self, info: ModelInfo, placement: Placement) -> DiffusionPipeline:
+        """The base (text-to-image) pipeline from local files only."""
+        cls = self.pipeline_class(info)
+        if info.format == "diffusers":
+            return cls.from_pretrained(
+                info.path, local_files_only=True, dtype=placement.weights_dtype, **self.extra_parts(info)
+            )
+        components = self.separate_components(info, placement)
+        return cls.from_single_file(
+            str(info.path),
+            config=str(self.variant(info).config_dir),
+            local_files_only=True,
+            dtype=placement.weights_dtype,
+            **components,
+            **self.extra_parts(info),
+        )
+
+    def pipeline_class(self, info: ModelInfo) -> type[DiffusionPipeline]:
+        raise NotImplementedError
+
+    def extra_parts(self, info: ModelInfo) -> dict[str, Any]:
+        """Components to leave out or fix (e.g. no safety checker)."""
+        return {}
+
+    def separate_components(self, info: ModelInfo, placement: Placement) -> dict[str, Any]:
+        """Components a single file lacks, loaded from their own files (Flux, SD3.5)."""
+        return {}
+
+    def variant(self, info: ModelInfo) -> Variant:
+        try:
+            return self.variants[info.variant]
+        except KeyError:
+            raise ModelError(f"{info.name}: unknown {self.key} variant {info.variant!r}") from None
+
+    def mode_pipeline(self, base: DiffusionPipeline, mode: Mode, info: ModelInfo):
+        """img2img and inpaint share the base pipeline's modules (`from_pipe`, no copies).
+        An inpainting model (9-channel UNet) runs every mode through its inpaint pipeline."""
+        if self.variant(info).inpainting or mode is Mode.INPAINT:
+            return AutoPipelineForInpainting.from_pipe(base)
+        if mode is Mode.IMG2IMG:
+            return AutoPipelineForImage2Image.from_pipe(base)
+        return base
+
+    # --- running --------------------------------------------------------------------------
+
+    def call_arguments(
+        self, pipe: DiffusionPipeline, request: GenerationRequest, mode_kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The pipeline call for `request`; arguments the pipeline does not take are left out
+        (SDXL's img2img takes no size, for example)."""
+        kwargs = {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt or None,
+            "num_inference_steps": request.steps,
+            "guidance_scale": request.guidance_scale,
+            "num_images_per_prompt": request.batch_size,
+            **mode_kwargs,
+            **self.family_arguments(request),
+        }
+        accepted = inspect.signature(type(pipe).__call__).parameters
+        return {k: v for k, v in kwargs.items() if k in accepted}
+
+    def family_arguments(self, request: GenerationRequest) -> dict[str, Any]:
+        return {}
+
+    def previewer(self, info: ModelInfo) -> LatentPreviewer:
+        return LatentPreviewer.for_model(
+            info.path if info.format == "diffusers" else None,
+            self.preview_factors,
+            self.preview_bias,
+        )
+
+    def latents_to_grid(self, latents: torch.Tensor, width: int, height: int) -> torch.Tensor:
+        """Latents as (B, C, h, w): what previews read. Packed families unpack here."""
+        return latents
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A JSON config as a dict; {} when missing or unreadable (identification says why)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,59 @@
+"""SDXL (and its descendants: Pony, Illustrious, NoobAI share the architecture).
+
+Two text encoders (CLIP-L and OpenCLIP-bigG) with pooled embeddings, size micro-conditioning
+(diffusers' SDXL pipelines fill `original_size`/`target_size` from the output size), a
+4-channel latent at scale 8, 1024 px native. SDXL inpainting checkpoints have a 9-channel UNet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from diffusers import DiffusionPipeline, StableDiffusionXLPipeline
+
+from studio.core.models import ModelInfo
+from studio.engine.families.base import FamilyAdapter, Variant, read_config
+
+# Published SDXL latent-to-RGB factors and bias (rows: latent channels; columns: R, G, B).
+SDXL_FACTORS = (
+    (0.3651, 0.4232, 0.4341),
+    (-0.2533, -0.0042, 0.1068),
+    (0.1076, 0.1111, -0.0362),
+    (-0.3165, -0.2492, -0.2188),
+)
+SDXL_BIAS = (0.1084, -0.0175, -0.0011)
+
+
+class StableDiffusionXL(FamilyAdapter):
+    key = "sdxl"
+    families = frozenset({"sdxl"})
+    pipelines = frozenset({"StableDiffusionXLPipeline", "StableDiffusionXLInpaintPipeline"})
+    variants: Mapping[str, Variant] = {
+        "xl_base": Variant("xl_base", "SDXL", "sdxl", 1024, default_steps=30),
+        "xl_inpaint": Variant(
+            "xl_inpaint", "SDXL inpainting", "sdxl", 1024, inpainting=True, default_steps=30
+        ),
+        "xl_refiner": Variant(
+            "xl_refiner",
+            "SDXL refiner",
+            "sdxl",
+            1024,
+            problem="an SDXL refiner: it only refines a base model's images (not supported yet)",
+        ),
+        "playground-v2-5": Variant("playground-v2-5", "Playground v2.5", "sdxl", 1024),
+    }
+    preview_factors = SDXL_FACTORS
+    preview_bias = SDXL_BIAS
+
+    def variant_of_folder(self, path: Path, index: Mapping[str, Any]) -> Variant:
+        unet = read_config(path / "unet" / "config.json")
+        if unet.get("in_channels") == 9:
+            return self.variants["xl_inpaint"]
+        if not index.get("text_encoder"):
+            return self.variants["xl_refiner"]
+        return self.variants["xl_base"]
+
+    def pipeline_class(self, info: ModelInfo) -> type[DiffusionPipeline]:
+        return StableDiffusionXLPipeline
