@@ -1,0 +1,168 @@
+"""The original-layout writers in tests.checkpoints are exact inverses of diffusers' converters.
+
+Tiny models built in code are written in the layout users' single files have, then converted
+back with diffusers' own forward converters: every tensor must come back unchanged.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from diffusers import AutoencoderKL, UNet2DConditionModel
+from diffusers.loaders import single_file_utils as sfu
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+from tests.checkpoints.sd import (
+    SD1_CLIP_PREFIX,
+    SD2_OPEN_CLIP_PREFIX,
+    SDXL_CLIP_PREFIX,
+    SDXL_OPEN_CLIP_PREFIX,
+    SDXL_REFINER_OPEN_CLIP_PREFIX,
+    StateDict,
+    clip_to_original,
+    open_clip_to_original,
+    sd1_checkpoint,
+    unet_to_ldm,
+    vae_to_ldm,
+)
+
+
+def assert_same(got: StateDict, expected: StateDict) -> None:
+    assert sorted(got) == sorted(expected)
+    for key, tensor in expected.items():
+        assert got[key].shape == tensor.shape, key
+        assert torch.equal(got[key], tensor), key
+
+
+def flat(state_dict: StateDict) -> StateDict:
+    """transformers 5's CLIPTextModel has no `text_model.` level; the converters still add it."""
+    return {key.removeprefix("text_model."): value for key, value in state_dict.items()}
+
+
+def tiny_sd_unet(in_channels: int = 4) -> UNet2DConditionModel:
+    torch.manual_seed(0)
+    return UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=2,
+        sample_size=32,
+        in_channels=in_channels,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+    )
+
+
+def tiny_sdxl_unet(in_channels: int = 4) -> UNet2DConditionModel:
+    torch.manual_seed(0)
+    return UNet2DConditionModel(
+        block_out_channels=(32, 64, 64),
+        layers_per_block=2,
+        sample_size=32,
+        in_channels=in_channels,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4, 8),
+        transformer_layers_per_block=(1, 2, 2),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=80,
+        cross_attention_dim=64,
+    )
+
+
+def tiny_vae(latent_channels: int) -> AutoencoderKL:
+    """4 channels with quant convs (SD, SDXL); 16 without (SD3, FLUX.1)."""
+    torch.manual_seed(0)
+    return AutoencoderKL(
+        block_out_channels=(8, 16, 16, 16),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=latent_channels,
+        norm_num_groups=4,
+        use_quant_conv=latent_channels == 4,
+        use_post_quant_conv=latent_channels == 4,
+    )
+
+
+def tiny_clip_config(act: str = "quick_gelu") -> CLIPTextConfig:
+    return CLIPTextConfig(
+        hidden_size=32,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        vocab_size=1000,
+        max_position_embeddings=77,
+        projection_dim=32,
+        hidden_act=act,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+
+
+def tiny_clip() -> CLIPTextModel:
+    torch.manual_seed(0)
+    return CLIPTextModel(tiny_clip_config())
+
+
+def tiny_clip_with_projection() -> CLIPTextModelWithProjection:
+    torch.manual_seed(0)
+    return CLIPTextModelWithProjection(tiny_clip_config("gelu"))
+
+
+@pytest.mark.parametrize("make_unet", [tiny_sd_unet, tiny_sdxl_unet], ids=["sd", "sdxl"])
+@pytest.mark.parametrize("in_channels", [4, 9], ids=["txt2img", "inpainting"])
+def test_unet_round_trip(make_unet, in_channels):
+    unet = make_unet(in_channels)
+    ldm = unet_to_ldm(unet.state_dict())
+    assert all(key.startswith("model.diffusion_model.") for key in ldm)
+    assert ldm["model.diffusion_model.input_blocks.0.0.weight"].shape[1] == in_channels
+    back = sfu.convert_ldm_unet_checkpoint(ldm, dict(unet.config))
+    assert_same(back, unet.state_dict())
+
+
+@pytest.mark.parametrize("latent_channels", [4, 16])
+@pytest.mark.parametrize("prefix", ["first_stage_model.", ""], ids=["all-in-one", "standalone"])
+def test_vae_round_trip(latent_channels, prefix):
+    vae = tiny_vae(latent_channels)
+    ldm = vae_to_ldm(vae.state_dict(), prefix)
+    assert ldm[f"{prefix}encoder.mid.attn_1.q.weight"].ndim == 4  # LDM's 1x1 convolutions
+    back = sfu.convert_ldm_vae_checkpoint(ldm, dict(vae.config))
+    assert_same(back, vae.state_dict())
+
+
+@pytest.mark.parametrize("prefix", [SD1_CLIP_PREFIX, SDXL_CLIP_PREFIX])
+def test_clip_round_trip(prefix):
+    clip = tiny_clip()
+    original = clip_to_original(clip.state_dict(), prefix)
+    assert f"{prefix}text_model.embeddings.position_embedding.weight" in original
+    assert_same(flat(sfu.convert_ldm_clip_checkpoint(original)), clip.state_dict())
+
+
+def test_open_clip_sd2_round_trip():
+    clip = tiny_clip()
+    original = open_clip_to_original(clip.state_dict(), SD2_OPEN_CLIP_PREFIX)
+    in_proj = original[f"{SD2_OPEN_CLIP_PREFIX}transformer.resblocks.0.attn.in_proj_weight"]
+    assert in_proj.shape == (3 * 32, 32)
+    back = sfu.convert_open_clip_checkpoint(clip, original, SD2_OPEN_CLIP_PREFIX)
+    assert_same(flat(back), clip.state_dict())
+
+
+@pytest.mark.parametrize("prefix", [SDXL_OPEN_CLIP_PREFIX, SDXL_REFINER_OPEN_CLIP_PREFIX])
+def test_open_clip_with_projection_round_trip(prefix):
+    clip = tiny_clip_with_projection()
+    original = open_clip_to_original(clip.state_dict(), prefix)
+    projection = clip.state_dict()["text_projection.weight"]
+    assert torch.equal(original[f"{prefix}text_projection"], projection.T)
+    assert_same(sfu.convert_open_clip_checkpoint(clip, original, prefix), clip.state_dict())
+
+
+def test_sd1_all_in_one_has_each_part_under_its_prefix():
+    checkpoint = sd1_checkpoint(
+        tiny_sd_unet().state_dict(), tiny_vae(4).state_dict(), tiny_clip().state_dict()
+    )
+    prefixes = {key.split(".")[0] for key in checkpoint}
+    assert prefixes == {"model", "first_stage_model", "cond_stage_model"}
+    assert sfu.is_clip_model(checkpoint)
