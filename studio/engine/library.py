@@ -125,7 +125,7 @@ def _identify_folder(path: Path, model_id: str, embedded: bool) -> ModelInfo:
         family_label=str(extras.get("family_label") or extras.get("family") or ""),
         format="diffusers",
         path=path,
-        native_size=_folder_native_size(path, variant.native),
+        native_size=_sidecar_size(extras) or _folder_native_size(path, variant.native),
         embedded=embedded,
         recommended_guidance=_recommended_guidance(extras),
         parameters=_folder_parameters(path),
@@ -194,6 +194,14 @@ def _folder_native_size(path: Path, default: int) -> tuple[int, int]:
             side = int(config["sample_size"]) * scale
             return side, side
     return default, default
+
+
+def _sidecar_size(extras: dict[str, Any]) -> tuple[int, int] | None:
+    """`native_size` [width, height] from the model's sidecar file, when it names one."""
+    size = extras.get("native_size")
+    if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size):
+        return size[0], size[1]
+    return None
 
 
 def _folder_parameters(path: Path) -> int:

@@ -31,12 +31,13 @@ class ResidentModel:
         # Schedulers are rebuilt per request from the model's own training schedule; keep it
         # apart from the pipeline's scheduler, which each request replaces.
         self.scheduler_config = base.scheduler.config
-        self._variants: dict[Mode, DiffusionPipeline] = {Mode.TXT2IMG: base}
+        self._variants: dict[Mode, DiffusionPipeline] = {}
 
     def pipeline(self, mode: Mode) -> DiffusionPipeline:
         if mode not in self._variants:
             variant = self.adapter.mode_pipeline(self.base, mode, self.info)
-            variant.set_progress_bar_config(disable=True)
+            if variant is not self.base:
+                variant.set_progress_bar_config(disable=True)
             self._variants[mode] = variant
         return self._variants[mode]
 

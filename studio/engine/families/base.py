@@ -99,8 +99,13 @@ class FamilyAdapter:
         """The base (text-to-image) pipeline from local files only."""
         cls = self.pipeline_class(info)
         if info.format == "diffusers":
+            index = read_config(info.path / "model_index.json")
+            absent = {name: None for name, spec in index.items() if spec == [None, None]}
             return cls.from_pretrained(
-                info.path, local_files_only=True, dtype=placement.weights_dtype, **self.extra_parts(info)
+                info.path,
+                local_files_only=True,
+                dtype=placement.weights_dtype,
+                **{**absent, **self.extra_parts(info)},
             )
         components = self.separate_components(info, placement)
         return cls.from_single_file(

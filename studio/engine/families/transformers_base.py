@@ -35,7 +35,13 @@ class TransformerFamily(FamilyAdapter):
     ) -> ModelInfo:
         info = super().describe(info, variant, header, tree)
         if header is None:
-            return info
+            index = read_config(info.path / "model_index.json")
+            notes = tuple(
+                f"runs without {part.label} (the folder has none)"
+                for part in self.parts
+                if not part.required and index.get(part.name, [None])[0] is None
+            )
+            return dataclasses.replace(info, notes=notes)
         components, notes, missing = [], [], []
         parameters = header.parameters
         for part in self.parts:
