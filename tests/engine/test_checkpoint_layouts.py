@@ -6,12 +6,31 @@ back with diffusers' own forward converters: every tensor must come back unchang
 
 from __future__ import annotations
 
+import accelerate
 import pytest
 import torch
-from diffusers import AutoencoderKL, UNet2DConditionModel
+from diffusers import (
+    AutoencoderKL,
+    FluxTransformer2DModel,
+    SD3Transformer2DModel,
+    UNet2DConditionModel,
+)
 from diffusers.loaders import single_file_utils as sfu
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+from transformers import (
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTextModelWithProjection,
+    T5Config,
+    T5EncoderModel,
+)
 
+from tests.checkpoints.files import write_single_file
+from tests.checkpoints.mmdit import (
+    flux_transformer_to_original,
+    sd3_transformer_to_original,
+    sd35_checkpoint,
+    t5_to_original,
+)
 from tests.checkpoints.sd import (
     SD1_CLIP_PREFIX,
     SD2_OPEN_CLIP_PREFIX,
@@ -166,3 +185,120 @@ def test_sd1_all_in_one_has_each_part_under_its_prefix():
     prefixes = {key.split(".")[0] for key in checkpoint}
     assert prefixes == {"model", "first_stage_model", "cond_stage_model"}
     assert sfu.is_clip_model(checkpoint)
+
+
+def tiny_sd3(**extra) -> SD3Transformer2DModel:
+    torch.manual_seed(0)
+    return SD3Transformer2DModel(
+        sample_size=32,
+        patch_size=1,
+        in_channels=4,
+        num_layers=2,
+        attention_head_dim=8,
+        num_attention_heads=4,
+        caption_projection_dim=32,
+        joint_attention_dim=32,
+        pooled_projection_dim=64,
+        out_channels=4,
+        pos_embed_max_size=32,
+        **extra,
+    )
+
+
+def tiny_t5() -> T5EncoderModel:
+    """T5 v1.1 style (gated GELU), as T5-XXL."""
+    torch.manual_seed(0)
+    return T5EncoderModel(
+        T5Config(
+            d_model=16,
+            d_ff=32,
+            num_layers=2,
+            num_heads=2,
+            d_kv=8,
+            vocab_size=100,
+            feed_forward_proj="gated-gelu",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"qk_norm": "rms_norm", "dual_attention_layers": (0,)}],
+    ids=["sd3-medium-like", "sd35-medium-like"],
+)
+@pytest.mark.parametrize("prefix", ["model.diffusion_model.", ""])
+def test_sd3_transformer_round_trip(extra, prefix):
+    transformer = tiny_sd3(**extra)
+    original = sd3_transformer_to_original(transformer.state_dict(), prefix)
+    assert f"{prefix}joint_blocks.1.context_block.adaLN_modulation.1.weight" in original
+    back = sfu.convert_sd3_transformer_checkpoint_to_diffusers(dict(original))
+    assert_same(back, transformer.state_dict())
+
+
+@pytest.mark.parametrize("guidance", [True, False], ids=["dev", "schnell"])
+@pytest.mark.parametrize("prefix", ["", "model.diffusion_model."], ids=["bfl", "comfy"])
+def test_flux_transformer_round_trip(guidance, prefix):
+    """diffusers' converter hard-codes FLUX.1's width (3072) to split `linear1`, so no tiny model
+    converts back. Instead: FLUX.1's real key set and first dimensions (one double and one single
+    block), each tensor cut to width 1 along its other dimensions and filled with seeded noise.
+    Every transform here (q/k/v/mlp concatenation, shift/scale swap) works along dimension 0."""
+    with accelerate.init_empty_weights(include_buffers=True):
+        model = FluxTransformer2DModel(num_layers=1, num_single_layers=1, guidance_embeds=guidance)
+    generator = torch.Generator().manual_seed(0)
+    state = {
+        key: torch.randn(meta.shape[0], *(1,) * (meta.ndim - 1), generator=generator)
+        for key, meta in model.state_dict().items()
+    }
+    original = flux_transformer_to_original(state, prefix)
+    assert (f"{prefix}guidance_in.in_layer.weight" in original) == guidance
+    assert f"{prefix}single_blocks.0.linear1.weight" in original
+    back = sfu.convert_flux_transformer_checkpoint_to_diffusers(dict(original))
+    assert_same(back, state)
+
+
+def test_sd35_all_in_one_with_text_encoders_round_trips():
+    transformer, vae = tiny_sd3(qk_norm="rms_norm"), tiny_vae(16)
+    clip_l, clip_g, t5 = tiny_clip_with_projection(), tiny_clip_with_projection(), tiny_t5()
+    checkpoint = sd35_checkpoint(
+        transformer.state_dict(),
+        vae.state_dict(),
+        clip_l.state_dict(),
+        clip_g.state_dict(),
+        t5.state_dict(),
+    )
+    assert sfu.is_clip_sd3_model(checkpoint)
+    assert sfu.is_open_clip_sd3_model(checkpoint)
+    assert sfu.is_t5_in_single_file(checkpoint)
+    back = sfu.convert_ldm_clip_checkpoint(checkpoint, "text_encoders.clip_l.transformer.")
+    clip_l_state = clip_l.state_dict()
+    del clip_l_state["text_projection.weight"]  # the SD3 loader makes CLIP-L's an identity
+    assert_same(back, clip_l_state)
+    back = sfu.convert_ldm_clip_checkpoint(checkpoint, "text_encoders.clip_g.transformer.")
+    assert_same(back, clip_g.state_dict())
+    t5_state = t5.state_dict()
+    del t5_state["encoder.embed_tokens.weight"]  # tied to shared.weight
+    assert_same(sfu.convert_sd3_t5_checkpoint_to_diffusers(checkpoint), t5_state)
+    assert_same(sfu.convert_ldm_vae_checkpoint(checkpoint, dict(vae.config)), vae.state_dict())
+
+
+def test_sd35_without_text_encoders_holds_only_mmdit_and_vae():
+    checkpoint = sd35_checkpoint(tiny_sd3().state_dict(), tiny_vae(16).state_dict())
+    assert {key.split(".")[0] for key in checkpoint} == {"model", "first_stage_model"}
+
+
+@pytest.mark.parametrize(
+    ("make_model", "to_original"),
+    [
+        (tiny_clip, lambda state: clip_to_original(state, "")),
+        (tiny_t5, t5_to_original),
+    ],
+    ids=["clip_l.safetensors", "t5xxl_fp16.safetensors"],
+)
+def test_comfyui_standalone_text_encoders_load_with_transformers(tmp_path, make_model, to_original):
+    """ComfyUI's text-encoder files hold transformers' own names: a folder with the config and
+    the file as `model.safetensors` loads with `from_pretrained`, every tensor unchanged."""
+    model = make_model()
+    model.config.save_pretrained(tmp_path)
+    write_single_file(tmp_path / "model.safetensors", to_original(model.state_dict()))
+    loaded = type(model).from_pretrained(tmp_path, local_files_only=True)
+    assert_same(loaded.state_dict(), model.state_dict())
