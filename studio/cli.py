@@ -158,8 +158,10 @@ def describe_model(info: ModelInfo) -> dict[str, object]:
 def format_table(rows: list[tuple[str, ...]]) -> str:
     """Columns padded to their widest cell, two spaces apart; the last column runs free."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = ["  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]])
-             for row in rows]
+    lines = [
+        "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    ]
     return "\n".join(lines)
 
 

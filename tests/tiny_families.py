@@ -50,13 +50,13 @@ def clip_tokenizer(pad_token: str | None = None) -> CLIPTokenizer:
     )
 
 
-def clip_config(tokenizer: CLIPTokenizer, hidden: int = 32) -> CLIPTextConfig:
+def clip_config(tokenizer: CLIPTokenizer, hidden: int = 32, layers: int = 2) -> CLIPTextConfig:
     return CLIPTextConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
         intermediate_size=37,
         num_attention_heads=4,
-        num_hidden_layers=2,
+        num_hidden_layers=layers,
         max_position_embeddings=77,
         projection_dim=hidden,
         hidden_act="gelu",
@@ -109,13 +109,15 @@ def save_tiny_sdxl(folder: Path) -> Path:
         addition_embed_type="text_time",
         addition_time_embed_dim=8,
         transformer_layers_per_block=(1, 2),
-        projection_class_embeddings_input_dim=6 * 8 + 32,
-        cross_attention_dim=64,
+        projection_class_embeddings_input_dim=6 * 8 + 64,  # + the second encoder's pooled width
+        cross_attention_dim=32 + 64,
     )
     torch.manual_seed(0)
     text_encoder = CLIPTextModel(clip_config(tokenizer))
     torch.manual_seed(0)
-    text_encoder_2 = CLIPTextModelWithProjection(clip_config(tokenizer_2))
+    # Ten layers: diffusers tells an SDXL file by its second encoder's tenth block; and a width
+    # unlike the first's, as in the real model: diffusers tells the two encoders apart by it.
+    text_encoder_2 = CLIPTextModelWithProjection(clip_config(tokenizer_2, hidden=64, layers=10))
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1,
         timestep_spacing="leading",

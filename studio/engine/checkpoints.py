@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,9 +156,12 @@ def _read_gguf(path: Path) -> CheckpointHeader:
 
 
 def _read_pickle(path: Path) -> CheckpointHeader:
-    """Only `weights_only` loading: a pickle that wants to run code is refused, not run."""
+    """Only `weights_only` loading: a pickle that wants to run code is refused, not run.
+    A zip checkpoint (torch.save since 1.6) is memory-mapped: its tensors stay on disk."""
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        data = torch.load(
+            path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path)
+        )
     except OSError as exc:
         raise ModelError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
     except Exception as exc:

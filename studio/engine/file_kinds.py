@@ -50,8 +50,10 @@ def classify(header: CheckpointHeader) -> FileKind:
     encoder = _text_encoder(header)
     if encoder:
         return FileKind("text_encoder", encoder)
-    if any(name in ("emb_params", "clip_l", "clip_g") or name.startswith("string_to_param")
-           for name in names):
+    if any(
+        name in ("emb_params", "clip_l", "clip_g") or name.startswith("string_to_param")
+        for name in names
+    ):
         return FileKind("embedding")
     return FileKind("unknown")
 
@@ -71,5 +73,5 @@ def _text_encoder(header: CheckpointHeader) -> str:
         if name.endswith("embeddings.token_embedding.weight") and len(entry.shape) == 2:
             return "clip_g" if entry.shape[1] >= 1280 else "clip_l"
         if name in ("shared.weight", "encoder.embed_tokens.weight") and len(entry.shape) == 2:
-            return "t5xxl" if entry.shape[1] >= 4096 else "t5"
+            return "t5xxl"  # the T5 that SD3 and FLUX.1 read; a smaller one fails at load
     return ""

@@ -50,7 +50,7 @@ class ModelLibrary:
             model_id = _unique(path.stem if path.is_file() else path.name, taken)
             try:
                 info = identify(path, model_id=model_id)
-            except ComponentFile:
+            except ComponentFileError:
                 continue
             except ModelError as exc:
                 info = unusable(path, model_id, str(exc))
@@ -75,7 +75,7 @@ class ModelLibrary:
         return info
 
 
-class ComponentFile(ModelError):
+class ComponentFileError(ModelError):
     """A file that is part of a model (LoRA, VAE, text encoder...), not a model itself."""
 
 
@@ -141,7 +141,7 @@ def _identify_file(path: Path, model_id: str) -> ModelInfo:
     if kind.kind != "model":
         if kind.kind == "unknown":
             raise ModelError(f"{path.name}: {kind.describe()}")
-        raise ComponentFile(f"{path.name}: {kind.describe()}")
+        raise ComponentFileError(f"{path.name}: {kind.describe()}")
     model_type = infer_diffusers_model_type(header.shapes())
     found = by_model_type(model_type)
     if found is None:
@@ -156,12 +156,14 @@ def _identify_file(path: Path, model_id: str) -> ModelInfo:
         family=variant.family,
         format=header.format,
         path=path,
-        native_size=(variant.native, variant.native),
+        native_size=_folder_native_size(variant.config_dir, variant.native),
         parameters=header.parameters,
     )
     info = adapter.describe(info, variant, header, ModelTree.around(path))
-    samplers = FLOW_SAMPLERS if adapter.flow_matching else samplers_for(
-        read_config(variant.config_dir / "scheduler" / "scheduler_config.json")
+    samplers = (
+        FLOW_SAMPLERS
+        if adapter.flow_matching
+        else samplers_for(read_config(variant.config_dir / "scheduler" / "scheduler_config.json"))
     )
     quantized = header.nbytes if header.format == "gguf" else 0
     return _with_memory(dataclasses.replace(info, samplers=samplers), quantized, header)

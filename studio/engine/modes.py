@@ -56,8 +56,9 @@ class ModeInputs:
     blend_mask: Image.Image | None = None
 
     @classmethod
-    def prepare(cls, request: GenerationRequest, multiple: int, inpainting_model: bool = False
-                ) -> ModeInputs:
+    def prepare(
+        cls, request: GenerationRequest, multiple: int, inpainting_model: bool = False
+    ) -> ModeInputs:
         size = (request.width, request.height)
         if request.mode is Mode.TXT2IMG and not inpainting_model:
             return cls({"width": request.width, "height": request.height}, size)

@@ -20,9 +20,7 @@ log = logging.getLogger(__name__)
 class ResidentModel:
     """A loaded model: one base pipeline; img2img and inpaint made with `from_pipe` (no copies)."""
 
-    def __init__(
-        self, info: ModelInfo, base: DiffusionPipeline, placement: Placement
-    ) -> None:
+    def __init__(self, info: ModelInfo, base: DiffusionPipeline, placement: Placement) -> None:
         self.info = info
         self.base = base
         self.placement = placement

@@ -121,7 +121,9 @@ def test_inpaint_changes_nothing_outside_the_mask_at_an_odd_size(family_engine, 
 
 
 def test_a_size_off_the_familys_multiple_is_refused_in_one_line(family_engine):
-    with pytest.raises(RequestError, match="width must be a multiple of 16 for FLUX.1 dev, got 72"):
+    with pytest.raises(
+        RequestError, match=r"width must be a multiple of 16 for FLUX\.1 dev, got 72"
+    ):
         family_engine.generate(request("flux-dev", width=72, height=64))
     assert family_engine.generate(request("sdxl", width=72, height=64)).images[0].size == (72, 64)
 

@@ -42,8 +42,13 @@ class Flux(TransformerFamily):
             "flux-dev", "FLUX.1 dev", "flux", 1024, default_steps=28, default_guidance=3.5
         ),
         "flux-schnell": Variant(
-            "flux-schnell", "FLUX.1 schnell", "flux", 1024, default_steps=4,
-            default_guidance=0.0, uses_guidance=False,
+            "flux-schnell",
+            "FLUX.1 schnell",
+            "flux",
+            1024,
+            default_steps=4,
+            default_guidance=0.0,
+            uses_guidance=False,
         ),
     }
     parts = (

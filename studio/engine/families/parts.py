@@ -59,8 +59,9 @@ def _load_text_encoder(part: Part, path: Path, config_dir: Path, dtype: torch.dt
             f"{path.name}: not a {part.label} text encoder this model can use "
             f"({len(missing)} weights missing, e.g. {missing[0]})"
         )
-    model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False,
-                          assign=True)
+    model.load_state_dict(
+        {k: v for k, v in state.items() if k in expected}, strict=False, assign=True
+    )
     model.tie_weights()
     return model.to(dtype).eval()
 

@@ -33,9 +33,7 @@ class StableDiffusion(FamilyAdapter):
         "v1": Variant("v1", "SD 1.5", "sd1", 512),
         "inpainting": Variant("inpainting", "SD 1.5 inpainting", "sd1", 512, inpainting=True),
         "v2": Variant("v2", "SD 2.x", "sd2", 768),
-        "inpainting_v2": Variant(
-            "inpainting_v2", "SD 2.x inpainting", "sd2", 512, inpainting=True
-        ),
+        "inpainting_v2": Variant("inpainting_v2", "SD 2.x inpainting", "sd2", 512, inpainting=True),
     }
     preview_factors = SD1_FACTORS
 

@@ -98,7 +98,10 @@ class TransformerFamily(FamilyAdapter):
                 components[part.name.replace("text_encoder", "tokenizer")] = None
         if len(components) - 1 < len(self.parts):
             return self.pipeline_class(info).from_single_file(
-                str(info.path), config=str(config), local_files_only=True, dtype=dtype,
+                str(info.path),
+                config=str(config),
+                local_files_only=True,
+                dtype=dtype,
                 **components,
             )
         return self.pipeline_class(info).from_pretrained(

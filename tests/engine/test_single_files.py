@@ -1,0 +1,142 @@
+"""Users' single files, in their original key layouts, through the same code as theirs:
+identified from the header, completed from the model tree, loaded offline, generating."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from diffusers import FluxPipeline
+from PIL import Image
+
+from studio.core.errors import ModelError
+from studio.core.request import GenerationRequest, Mode
+from studio.engine import Engine, ModelLibrary
+from studio.engine.devices import Placement
+from studio.engine.families import base
+from studio.engine.families.flux import Flux
+from studio.engine.families.parts import load_part
+from studio.engine.library import identify
+from tests.tiny_single_files import build_tree, write_bad_files
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    return build_tree(tmp_path_factory.mktemp("single-files"))
+
+
+@pytest.fixture(autouse=True)
+def tiny_configs(tree, monkeypatch):
+    """The tiny files' configs stand where the bundled full-size ones do for real files."""
+    monkeypatch.setattr(base, "CONFIGS", tree[1])
+
+
+@pytest.fixture(scope="module")
+def file_engine(tree, tmp_path_factory):
+    library = ModelLibrary([tree[0]], embedded_dir=tmp_path_factory.mktemp("none"))
+    return Engine(library, Placement.choose("fp32", "cpu"))
+
+
+def generate(engine, model, **changes):
+    request = GenerationRequest(prompt="a red circle", model=model, steps=2, seed=3, **changes)
+    return np.asarray(engine.generate(request).images[0], dtype=np.int16)
+
+
+def test_each_file_is_known_by_family_and_variant_from_its_header(file_engine):
+    models = {m.id: m for m in file_engine.models()}
+    found = {m: (i.family_label, i.variant, i.format) for m, i in models.items()}
+    assert found == {
+        "tiny-sd15": ("SD 1.5", "v1", "safetensors"),
+        "tiny-sd15-inpainting": ("SD 1.5 inpainting", "inpainting", "safetensors"),
+        "tiny-sdxl": ("SDXL", "xl_base", "safetensors"),
+        "tiny-flux1-dev": ("FLUX.1 dev", "flux-dev", "safetensors"),
+    }  # the text encoders and the VAE beside them are components, not models
+    flux = models["tiny-flux1-dev"]
+    assert {name: path.rsplit("/", 2)[-2:] for name, path in flux.components} == {
+        "text_encoder": ["text_encoders", "clip_l.safetensors"],
+        "text_encoder_2": ["text_encoders", "t5xxl_fp16.safetensors"],
+        "vae": ["vae", "ae.safetensors"],
+    }
+    assert all(m.usable for m in models.values())
+
+
+@pytest.mark.parametrize(
+    ("file_id", "folder"),
+    [("tiny-sd15", "v1"), ("tiny-sd15-inpainting", "inpainting"), ("tiny-sdxl", "xl_base")],
+)  # fmt: skip
+def test_a_single_file_draws_what_the_same_weights_draw_from_a_folder(
+    file_engine, tree, file_id, folder
+):
+    scheduler = "Euler"
+    from_file = generate(file_engine, file_id, scheduler=scheduler)
+    from_folder = generate(file_engine, str(tree[2] / folder), scheduler=scheduler)
+    assert np.abs(from_file - from_folder).max() <= 2
+
+
+@pytest.mark.parametrize("file_id", ["tiny-sd15", "tiny-sdxl"])
+def test_single_files_inpaint_and_keep_what_is_outside_the_mask(file_engine, file_id):
+    image = Image.new("RGB", (64, 64), (30, 200, 30))
+    mask = Image.new("L", (64, 64))
+    mask.paste(255, (0, 0, 32, 64))
+    out = generate(
+        file_engine, file_id, mode=Mode.INPAINT, init_image=image, mask=mask, strength=1.0,
+        scheduler="Euler", mask_feather=0,
+    )  # fmt: skip
+    assert (out[:, 32:] == (30, 200, 30)).all()
+
+
+def test_a_flux_file_without_its_t5_says_what_is_missing(tree, tmp_path):
+    models = tmp_path / "models"
+    (models / "unet").mkdir(parents=True)
+    flux = models / "unet" / "flux.safetensors"
+    flux.symlink_to(tree[0] / "diffusion_models" / "tiny-flux1-dev.safetensors")
+    (models / "vae").mkdir()
+    (models / "vae" / "ae.safetensors").symlink_to(tree[0] / "vae" / "ae.safetensors")
+    info = identify(flux, model_id="flux")
+    assert info.problem == (
+        "needs CLIP-L (clip_l.safetensors), T5-XXL (t5xxl.safetensors): put it in "
+        "models/text_encoders or models/vae beside the model folder"
+    )
+    with pytest.raises(ModelError, match="flux: needs CLIP-L"):
+        ModelLibrary([models]).resolve("flux")
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("empty", "empty or truncated file (0 bytes)"),
+        ("random", "not a safetensors file (no valid header)"),
+        ("truncated", "truncated file"),
+        ("pickle", "this pickle holds code, which the studio never runs"),
+        ("unknown", "an unknown architecture"),
+    ],
+)
+def test_bad_files_are_listed_as_not_usable_with_their_reason(tmp_path, kind, reason):
+    files = write_bad_files(tmp_path / "models")
+    listed = {m.path.name: m for m in ModelLibrary([tmp_path / "models"]).models()}
+    assert reason in listed[files[kind].name].problem
+    assert "style-lora.safetensors" not in listed  # a LoRA is a component, not a bad model
+
+
+def test_a_pickle_is_never_unpickled_with_code(tmp_path, capsys):
+    files = write_bad_files(tmp_path)
+    with pytest.raises(ModelError, match="holds code"):
+        identify(files["pickle"], model_id="evil")
+    assert "this code ran" not in capsys.readouterr().out
+
+
+def test_flux_parts_load_from_comfyui_files_with_the_folders_weights(tree):
+    """A FLUX.1 transformer file is completed with ComfyUI's clip_l, t5xxl and ae files.
+    (diffusers' FLUX.1 transformer conversion is fixed to the real model's width, so the tiny
+    transformer itself cannot go through it; its keys are checked at full size elsewhere.)"""
+    folder = FluxPipeline.from_pretrained(tree[2] / "flux-dev")
+    parts = {part.name: part for part in Flux.parts}
+    info = identify(tree[0] / "diffusion_models" / "tiny-flux1-dev.safetensors", "flux")
+    assert len(info.components) == 3
+    for name, path in info.components:
+        loaded = load_part(parts[name], Path(path), tree[1] / "flux-dev", torch.float32)
+        expected, got = getattr(folder, name).state_dict(), loaded.state_dict()
+        assert got.keys() == expected.keys()
+        assert all(torch.equal(got[key], expected[key]) for key in expected), name
