@@ -45,6 +45,19 @@ def _header(layout: dict[str, tuple[torch.Size, torch.dtype]]) -> tuple[bytes, i
     return struct.pack("<Q", len(text)) + text, offset
 
 
+def read_header(path: Path) -> StateDict:
+    """The tensors a safetensors file declares, as meta tensors: names, shapes, dtypes, no data."""
+    names = {name: dtype for dtype, name in _DTYPES.items()}
+    with open(path, "rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(length))
+    header.pop("__metadata__", None)
+    return {
+        key: torch.empty(entry["shape"], dtype=names[entry["dtype"]], device="meta")
+        for key, entry in header.items()
+    }
+
+
 def _layout(
     state_dict: StateDict, dtype: torch.dtype | None
 ) -> dict[str, tuple[torch.Size, torch.dtype]]:

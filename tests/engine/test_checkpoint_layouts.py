@@ -16,6 +16,8 @@ from diffusers import (
     UNet2DConditionModel,
 )
 from diffusers.loaders import single_file_utils as sfu
+from safetensors import safe_open
+from safetensors.torch import load_file
 from transformers import (
     CLIPTextConfig,
     CLIPTextModel,
@@ -24,7 +26,12 @@ from transformers import (
     T5EncoderModel,
 )
 
-from tests.checkpoints.files import write_single_file
+from tests.checkpoints.files import (
+    read_header,
+    write_header_only,
+    write_random,
+    write_single_file,
+)
 from tests.checkpoints.mmdit import (
     flux_transformer_to_original,
     sd3_transformer_to_original,
@@ -302,3 +309,49 @@ def test_comfyui_standalone_text_encoders_load_with_transformers(tmp_path, make_
     write_single_file(tmp_path / "model.safetensors", to_original(model.state_dict()))
     loaded = type(model).from_pretrained(tmp_path, local_files_only=True)
     assert_same(loaded.state_dict(), model.state_dict())
+
+
+def meta_layout() -> dict[str, torch.Tensor]:
+    return {
+        "big": torch.empty(1024, 1024, 16, dtype=torch.float16, device="meta"),
+        "small": torch.empty(3, dtype=torch.bfloat16, device="meta"),
+        "matrix": torch.empty(7, 5, device="meta"),
+    }
+
+
+def test_header_only_file_has_the_real_header_and_size_but_no_data(tmp_path):
+    path = tmp_path / "model.safetensors"
+    size = write_header_only(path, meta_layout())
+    assert path.stat().st_size == size > 1024 * 1024 * 16 * 2
+    assert path.stat().st_blocks * 512 < 64 * 1024  # a hole, not 32 MB on disk
+    with safe_open(path, "pt") as handle:  # safetensors itself accepts it
+        assert handle.get_slice("matrix").get_shape() == [7, 5]
+        assert torch.count_nonzero(handle.get_tensor("small")) == 0
+    header = read_header(path)
+    assert {k: (v.shape, v.dtype) for k, v in header.items()} == {
+        k: (v.shape, v.dtype) for k, v in meta_layout().items()
+    }
+
+
+def test_header_only_file_can_override_the_dtype(tmp_path):
+    path = tmp_path / "model.safetensors"
+    write_header_only(path, meta_layout(), torch.float8_e4m3fn)
+    assert {t.dtype for t in read_header(path).values()} == {torch.float8_e4m3fn}
+
+
+def test_random_file_is_seeded_full_size_and_loads(tmp_path):
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    size = write_random(first, meta_layout(), torch.float16, seed=3)
+    write_random(second, meta_layout(), torch.float16, seed=3)
+    assert first.stat().st_size == size
+    assert first.read_bytes() == second.read_bytes()
+    tensors = load_file(first)
+    assert tensors["big"].shape == (1024, 1024, 16)
+    assert tensors["big"].dtype == torch.float16
+    assert tensors["big"].float().std().item() == pytest.approx(0.02, rel=0.01)
+
+
+def test_single_file_round_trip(tmp_path):
+    state = tiny_clip().state_dict()
+    write_single_file(tmp_path / "clip.safetensors", state)
+    assert_same(load_file(tmp_path / "clip.safetensors"), state)
