@@ -12,6 +12,7 @@ import pickle
 import shutil
 from pathlib import Path
 
+import torch
 from diffusers import DiffusionPipeline
 
 from tests.checkpoints.files import write_single_file
@@ -93,10 +94,12 @@ def write_bad_files(folder: Path) -> dict[str, Path]:
         "pickle": folder / "evil.ckpt",
         "lora": folder / "style-lora.safetensors",
         "unknown": folder / "unknown.safetensors",
+        "vae": folder / "vae-ft-mse.safetensors",
+        "text_encoder": folder / "clip_l.safetensors",
+        "controlnet": folder / "control_canny.safetensors",
     }
     files["empty"].write_bytes(b"")
     files["random"].write_bytes(bytes(range(256)) * 64)
-    import torch
 
     write_single_file(files["truncated"], {"model.diffusion_model.x": torch.zeros(1024)})
     data = files["truncated"].read_bytes()
@@ -110,4 +113,11 @@ def write_bad_files(folder: Path) -> dict[str, Path]:
         },
     )
     write_single_file(files["unknown"], {"some.other.network.weight": torch.zeros(4)})
+    write_single_file(files["vae"], {"decoder.conv_in.weight": torch.zeros(8, 4, 3, 3)})
+    write_single_file(
+        files["text_encoder"], {"text_model.embeddings.token_embedding.weight": torch.zeros(9, 8)}
+    )
+    write_single_file(
+        files["controlnet"], {"control_model.input_hint_block.0.weight": torch.zeros(2)}
+    )
     return files

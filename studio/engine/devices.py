@@ -76,6 +76,18 @@ class Placement:
         return f"{self.device.type} {str(dtype).removeprefix('torch.')}"
 
 
+def memory_budget() -> float:
+    """Bytes this machine can give a model's weights."""
+    return total_memory() * MEMORY_HEADROOM
+
+
+def weights_memory(dense_parameters: int, quantized_bytes: int = 0) -> int:
+    """Bytes the weights take as the engine keeps them: fp32 when that fits this machine,
+    else bf16; a GGUF-quantized part stays quantized."""
+    fp32 = dense_parameters * 4 + quantized_bytes
+    return fp32 if fp32 <= memory_budget() else dense_parameters * 2 + quantized_bytes
+
+
 def cpu_has_bf16() -> bool:
     """bf16 matrix hardware (AVX-512 BF16 or AMX); without it bf16 is slower than fp32."""
     try:

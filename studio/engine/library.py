@@ -23,9 +23,9 @@ from studio.core.models import ModelInfo
 from studio.core.paths import embedded_models_dir
 from studio.core.request import MAX_GUIDANCE
 from studio.core.schedulers import FLOW_SAMPLERS, samplers_for
-from studio.engine.checkpoints import CHECKPOINT_SUFFIXES, CheckpointHeader, read_header
+from studio.engine.checkpoints import CHECKPOINT_SUFFIXES, read_header
 from studio.engine.components import ModelTree
-from studio.engine.devices import MEMORY_HEADROOM, total_memory
+from studio.engine import devices
 from studio.engine.families import by_model_type, by_pipeline
 from studio.engine.families.base import read_config
 from studio.engine.file_kinds import classify
@@ -165,26 +165,20 @@ def _identify_file(path: Path, model_id: str) -> ModelInfo:
         if adapter.flow_matching
         else samplers_for(read_config(variant.config_dir / "scheduler" / "scheduler_config.json"))
     )
-    quantized = header.nbytes if header.format == "gguf" else 0
-    return _with_memory(dataclasses.replace(info, samplers=samplers), quantized, header)
+    return _with_memory(dataclasses.replace(info, samplers=samplers))
 
 
-def _with_memory(
-    info: ModelInfo, quantized_bytes: int = 0, header: CheckpointHeader | None = None
-) -> ModelInfo:
-    """The memory the weights take as the engine keeps them (fp32 if that fits, else bf16;
-    a GGUF transformer stays quantized), and a problem when even bf16 cannot fit."""
-    budget = total_memory() * MEMORY_HEADROOM
-    dense = info.parameters - (header.parameters if quantized_bytes and header else 0)
-    fp32 = dense * 4 + quantized_bytes
-    needed = fp32 if fp32 <= budget else dense * 2 + quantized_bytes
-    problem = info.problem
-    if problem is None and needed > budget:
-        problem = (
-            f"needs about {needed / 1e9:.1f} GB of memory for its weights in bf16; this "
-            f"machine has {total_memory() / 1e9:.1f} GB (a GGUF-quantized file needs less)"
-        )
-    return dataclasses.replace(info, memory_bytes=needed, problem=problem)
+def _with_memory(info: ModelInfo) -> ModelInfo:
+    """A model whose weights cannot fit this machine even in bf16 says so in its problem."""
+    if info.problem is not None or (info.memory_bytes or 0) <= devices.memory_budget():
+        return info
+    return dataclasses.replace(
+        info,
+        problem=(
+            f"needs about {info.memory_bytes / 1e9:.1f} GB of memory for its weights in bf16; "
+            f"this machine has {devices.total_memory() / 1e9:.1f} GB (a GGUF-quantized file needs less)"
+        ),
+    )
 
 
 def _folder_native_size(path: Path, default: int) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from studio.core.paths import AppPaths
 from studio.core.request import Mode
 from studio.engine.previews import PREVIEW_FILE
 from tests.tiny_pipeline import save_tiny_pipeline
+from tests.tiny_single_files import write_bad_files
 
 
 @pytest.fixture
@@ -150,6 +151,33 @@ def test_broken_model_file_exits_2_with_one_line(run, tiny_model_dir, tmp_path):
     (broken / "vae" / "diffusion_pytorch_model.safetensors").write_bytes(b"\0" * 100)
     line = one_line_error(run, "generate", "--prompt", "x", "--model", str(broken), "--steps", "1")
     assert "cannot load model 'broken'" in line
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("empty", "empty.safetensors: empty or truncated file (0 bytes)"),
+        ("random", "random.safetensors: not a safetensors file (no valid header)"),
+        ("truncated", "truncated.safetensors: truncated file"),
+        ("pickle", "evil.ckpt: this pickle holds code, which the studio never runs"),
+        ("unknown", "unknown.safetensors: an unknown architecture"),
+        ("lora", "style-lora.safetensors: a LoRA, not a model"),
+        ("vae", "vae-ft-mse.safetensors: a VAE on its own, not a model"),
+        ("text_encoder", "clip_l.safetensors: a text encoder (clip_l) on its own, not a model"),
+        ("controlnet", "control_canny.safetensors: a ControlNet, not a model"),
+    ],
+)
+def test_what_is_not_a_model_gets_one_line_from_inspect_and_generate(
+    run, capsys, tmp_path, kind, says
+):
+    path = write_bad_files(tmp_path)[kind]
+    assert says in one_line_error(run, "generate", "--prompt", "x", "--model", str(path))
+
+    def inspect(*args):
+        status = main(["inspect", *args])
+        return (status, *capsys.readouterr())
+
+    assert says in one_line_error(inspect, str(path))
 
 
 def test_unreadable_image_exits_2_with_one_line(run, tmp_path):

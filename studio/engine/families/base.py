@@ -26,7 +26,7 @@ from studio.core.paths import RESOURCES
 from studio.core.request import GenerationRequest, Mode
 from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.components import ModelTree
-from studio.engine.devices import Placement
+from studio.engine.devices import Placement, weights_memory
 from studio.engine.previews import LatentPreviewer
 
 CONFIGS = RESOURCES / "configs"
@@ -75,6 +75,8 @@ class FamilyAdapter:
     ) -> ModelInfo:
         """Fill in what this family knows about a recognised model; single files also name
         the separate components they need (`header` is None for a diffusers folder)."""
+        quantized = header if header is not None and header.format == "gguf" else None
+        dense = info.parameters - (quantized.parameters if quantized else 0)
         return dataclasses.replace(
             info,
             family=info.family or variant.family,
@@ -88,6 +90,7 @@ class FamilyAdapter:
             recommended_guidance=info.recommended_guidance
             if info.recommended_guidance is not None
             else variant.default_guidance,
+            memory_bytes=weights_memory(dense, quantized.nbytes if quantized else 0),
         )
 
     def uses_negative_prompt(self, variant: Variant) -> bool:

@@ -13,7 +13,7 @@ from diffusers.quantizers.quantization_config import GGUFQuantizationConfig
 from studio.core.models import ModelInfo
 from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.components import ModelTree, header_parameters
-from studio.engine.devices import Placement
+from studio.engine.devices import Placement, memory_budget, weights_memory
 from studio.engine.families.base import FamilyAdapter, Variant, read_config
 from studio.engine.families.parts import Part, load_part
 
@@ -42,19 +42,30 @@ class TransformerFamily(FamilyAdapter):
                 if not part.required and index.get(part.name, [None])[0] is None
             )
             return dataclasses.replace(info, notes=notes)
-        components, notes, missing = [], [], []
-        parameters = header.parameters
+        found: dict[str, tuple[str, int]] = {}
+        notes, missing = [], []
         for part in self.parts:
             if header_parameters(header, part.prefixes):
                 continue  # inside the file
-            found = tree.best(part.kind)
-            if found is not None:
-                components.append((part.name, str(found[0])))
-                parameters += found[1]
+            best = tree.best(part.kind)
+            if best is not None:
+                found[part.name] = (str(best[0]), best[1])
             elif part.required:
                 missing.append(part)
             else:
                 notes.append(f"runs without {part.label} (no {part.kind} file found)")
+        for part in self.parts:  # an optional part that does not fit is left out
+            if part.required or part.name not in found:
+                continue
+            with_all = self._with_parts(info, header, found)
+            if with_all.memory_bytes <= memory_budget():
+                break
+            del found[part.name]
+            notes.append(
+                f"runs without {part.label}: with it the weights need "
+                f"{with_all.memory_bytes / 1e9:.1f} GB, more than this machine has"
+            )
+        info = self._with_parts(info, header, found)
         problem = info.problem
         if missing and problem is None:
             names = ", ".join(f"{p.label} ({p.kind}.safetensors)" for p in missing)
@@ -62,12 +73,20 @@ class TransformerFamily(FamilyAdapter):
                 f"needs {names}: put it in models/text_encoders or models/vae beside "
                 "the model folder"
             )
+        return dataclasses.replace(info, notes=tuple(notes), problem=problem)
+
+    def _with_parts(
+        self, info: ModelInfo, header: CheckpointHeader, found: dict[str, tuple[str, int]]
+    ) -> ModelInfo:
+        """`info` completed with the parts found: their paths, parameters and memory."""
+        extra = sum(params for _, params in found.values())
+        quantized = header.nbytes if header.format == "gguf" else 0
+        dense = header.parameters - (header.parameters if quantized else 0) + extra
         return dataclasses.replace(
             info,
-            components=tuple(components),
-            notes=tuple(notes),
-            problem=problem,
-            parameters=parameters,
+            components=tuple((name, path) for name, (path, _) in found.items()),
+            parameters=header.parameters + extra,
+            memory_bytes=weights_memory(dense, quantized),
         )
 
     def load(self, info: ModelInfo, placement: Placement) -> DiffusionPipeline:
