@@ -23,9 +23,9 @@ from studio.core.models import ModelInfo
 from studio.core.paths import embedded_models_dir
 from studio.core.request import MAX_GUIDANCE
 from studio.core.schedulers import FLOW_SAMPLERS, samplers_for
+from studio.engine import devices
 from studio.engine.checkpoints import CHECKPOINT_SUFFIXES, read_header
 from studio.engine.components import ModelTree
-from studio.engine import devices
 from studio.engine.families import by_model_type, by_pipeline
 from studio.engine.families.base import read_config
 from studio.engine.file_kinds import classify
@@ -176,7 +176,8 @@ def _with_memory(info: ModelInfo) -> ModelInfo:
         info,
         problem=(
             f"needs about {info.memory_bytes / 1e9:.1f} GB of memory for its weights in bf16; "
-            f"this machine has {devices.total_memory() / 1e9:.1f} GB (a GGUF-quantized file needs less)"
+            f"this machine has {devices.total_memory() / 1e9:.1f} GB "
+            "(a GGUF-quantized file needs less)"
         ),
     )
 
