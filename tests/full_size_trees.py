@@ -4,6 +4,7 @@ layouts, with the separate text encoders and VAE that SD3.5 and FLUX.1 files nee
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -52,6 +53,10 @@ def write_comfyui_tree(root: Path) -> Path:
     write_header_only(
         models / "vae" / "ae.safetensors", vae_to_ldm(_state("flux-dev", "vae"), ""), torch.float32
     )
+    (models / "unet").mkdir()
+    write_gguf_header_only(
+        models / "unet" / "flux1-dev-Q4_0.gguf", original_checkpoint("flux-dev")
+    )
     (models / "loras").mkdir()
     return models
 
@@ -80,3 +85,32 @@ def _write(folder: Path, files: dict[str, tuple[str, torch.dtype]]) -> None:
 
 def _state(model_type: str, component: str) -> dict[str, torch.Tensor]:
     return meta_model(model_type, component).state_dict()
+
+
+def write_gguf_header_only(path: Path, state_dict: dict[str, torch.Tensor]) -> int:
+    """A GGUF file as city96's FLUX.1 quantizations are: matrices in Q4_0, the rest in F32;
+    the real header, then a hole of the data's size (like `write_header_only`)."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(path, arch="flux")
+    block, block_bytes = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q4_0]
+    for name, tensor in state_dict.items():
+        shape = tuple(tensor.shape)
+        if len(shape) == 2 and shape[-1] % block == 0:
+            byte_shape = (*shape[:-1], shape[-1] // block * block_bytes)
+            nbytes = int(np.prod(byte_shape))
+            writer.add_tensor_info(
+                name, byte_shape, np.dtype(np.uint8), nbytes, gguf.GGMLQuantizationType.Q4_0
+            )
+        else:
+            writer.add_tensor_info(name, shape, np.dtype(np.float32), tensor.numel() * 4)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+    reader_size = path.stat().st_size
+    data = sum(info.nbytes for info in writer.tensors[0].values()) if writer.tensors else 0
+    total = reader_size + data + len(state_dict) * writer.data_alignment
+    os.truncate(path, total)
+    return total

@@ -31,6 +31,7 @@ from studio.core.errors import GenerationCancelled  # noqa: E402
 from studio.core.request import GenerationRequest  # noqa: E402
 from studio.engine import Engine, ModelLibrary  # noqa: E402
 from studio.engine.devices import Placement  # noqa: E402
+from studio.engine.families.sd import SD1_FACTORS  # noqa: E402
 from studio.engine.previews import LatentPreviewer  # noqa: E402
 from tests.tiny_pipeline import save_tiny_pipeline  # noqa: E402
 
@@ -59,7 +60,7 @@ def time_engine(engine: Engine, request: GenerationRequest) -> float:
 
 
 def preview_ms() -> float:
-    previewer = LatentPreviewer.for_model(None)
+    previewer = LatentPreviewer.from_values(SD1_FACTORS, (0.0, 0.0, 0.0))
     latents = torch.randn(1, 4, 64, 64)
     previewer(latents)
     times = []

@@ -46,6 +46,7 @@ def test_comfyui_tree_lists_each_family_once_and_no_components(comfyui):
         "sd3.5_medium": ("SD3.5 medium", (1024, 1024)),
         "flux1-dev": ("FLUX.1 dev", (1024, 1024)),
         "flux1-schnell": ("FLUX.1 schnell", (1024, 1024)),
+        "flux1-dev-Q4_0": ("FLUX.1 dev", (1024, 1024)),
     }
 
 
@@ -78,6 +79,14 @@ def test_flux_in_bf16_is_refused_naming_the_memory_it_needs(comfyui):
         "(a GGUF-quantized file needs less)"
     )
     assert dict(flux.components).keys() == {"text_encoder", "text_encoder_2", "vae"}
+
+
+def test_a_gguf_quantized_flux_fits_where_bf16_does_not(comfyui):
+    gguf = listed(comfyui)["flux1-dev-Q4_0"]
+    assert gguf.usable and gguf.format == "gguf"
+    # 6.7 GB of Q4_0 transformer, plus T5-XXL, CLIP-L and the VAE in bf16 (4.97 G parameters).
+    assert gguf.memory_bytes == pytest.approx(6.7e9 + 2 * 4.97e9, rel=0.01)
+    assert dict(gguf.components).keys() == {"text_encoder", "text_encoder_2", "vae"}
 
 
 def test_a1111_and_stability_matrix_trees_list_a_linked_file_once(tmp_path):
