@@ -37,7 +37,7 @@ from studio.ui.session import Autosave, SessionState, SessionStore
 from studio.ui.settings_dialog import SettingsDialog
 from studio.ui.status_bar import RunStatus
 from studio.ui.window_actions import build_actions, build_menus
-from studio.ui.worker import EngineFactory, WorkerClient, default_engine_factory
+from studio.ui.worker import EngineFactory, FinishedJob, WorkerClient, default_engine_factory
 from studio.ui.workspace import Workspace
 
 DEFAULT_SIZE = QSize(1360, 860)
@@ -270,13 +270,14 @@ class MainWindow(QMainWindow):
         info = self.panel.model_info(request.model)
         return QSize(*info.native_size) if info else preview.size() * 8
 
-    def _job_finished(self, job_id: int, paths: list[Path]) -> None:
+    def _job_finished(self, job_id: int, done: FinishedJob) -> None:
         self._end_job(job_id, succeeded=True)
-        self.history.refresh()
-        if paths:
-            count, where = len(paths), Path(paths[0]).parent
+        entries = done.outcome.entries
+        self.history.add_entries(entries, done.images)
+        if entries:
+            count, where = len(entries), entries[0].path.parent
             self.statusBar().showMessage(f"Saved {count} image{'s' * (count > 1)} to {where}", 8000)
-            self.workspace.show_result(job_id, Path(paths[0]))
+            self.workspace.show_result(job_id, done.images[0], entries[0].path, entries[0].seed)
 
     def _job_failed(self, job_id: int, message: str) -> None:
         self._end_job(job_id, succeeded=False)

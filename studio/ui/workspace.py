@@ -111,17 +111,9 @@ class Workspace(QObject):
         self.canvas.show_preview(preview, target)
         self._preview_job = job_id
 
-    def show_result(self, job_id: int, path: Path) -> None:
-        tasks.spawn(self._show_result(job_id, path))
-
-    async def _show_result(self, job_id: int, path: Path) -> None:
-        try:
-            image, request = await tasks.in_thread(read_image_and_request, path)
-        except ImageError as exc:
-            self.error.emit(str(exc))
-            return
-        if request is not None and request.seed is not None:
-            self.panel.show_used_seed(request.seed)
+    def show_result(self, job_id: int, image: QImage, path: Path, seed: int) -> None:
+        """A finished job's first image, saved at `path`, made with `seed`."""
+        self.panel.show_used_seed(seed)
         if self._preview_job not in (None, job_id):
             self.shown, self.shown_path = image, path  # the next job's previews are showing
             return

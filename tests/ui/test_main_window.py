@@ -13,6 +13,7 @@ from studio.core.history import HistoryStore
 from studio.core.metadata import read_png_request, save_png
 from studio.core.request import GenerationRequest, Mode
 from studio.ui import tasks
+from studio.ui import workspace as workspace_module
 from studio.ui.main_window import DEFAULT_SIZE
 from studio.ui.qt_images import qimage_to_pil
 
@@ -37,7 +38,7 @@ def test_prompt_and_ctrl_enter_gives_previews_then_result(
     window.canvas.show_preview = lambda image, size=None: previews.append((image, size))
     qtbot.keyClicks(window.panel.prompt, "a snail on a leaf")
     qtbot.keyClick(window.panel.prompt, Qt.Key.Key_Return, CTRL)
-    saved = events.wait(qtbot, "finished")[1][0]
+    saved = events.wait(qtbot, "finished")[1].outcome.paths[0]
     idle(qtbot, window)
     assert fake_engine.requests[-1].prompt == "a snail on a leaf"
     assert len(previews) == 20  # every step, stretched over the result's size
@@ -366,3 +367,24 @@ def test_settings_are_saved_and_sent_to_the_worker(window, events, qtbot, paths,
     assert (saved.default_steps, saved.precision) == (12, "fp32")
     # Other folders and precision need a new engine: the worker lists the models again.
     events.wait(qtbot, "models_listed")
+
+
+def test_a_finished_job_is_shown_from_memory_not_read_back(
+    window, events, qtbot, fake_engine, monkeypatch
+):
+    def no_read(*_args):
+        raise AssertionError("the window read back a file it had in memory")
+
+    window.history.refresh()
+    qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=TIMEOUT)
+    monkeypatch.setattr(workspace_module, "read_image_and_request", no_read)
+    monkeypatch.setattr(window.history._store, "entries", no_read)
+    window.panel.prompt.setPlainText("a snail")
+    window.generate()
+    done = events.wait(qtbot, "finished")[1]
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: window.canvas.image() is not None, timeout=TIMEOUT)
+    assert window.canvas.image() == done.images[0]
+    assert window.history.entries() == done.outcome.entries
+    assert window.history.count_label.text().startswith("1 image ")
+    assert window.panel.seed.field.text() == str(done.outcome.seeds[0])
