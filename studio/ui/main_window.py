@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         a.use_as_input.triggered.connect(ws.use_shown_as_input)
         a.show_input.triggered.connect(ws.show_input)
         a.restore_shown.triggered.connect(ws.restore_shown_parameters)
+        a.image_info.triggered.connect(ws.show_image_info)
         a.brush.triggered.connect(lambda: painter.set_eraser(False))
         a.eraser.triggered.connect(lambda: painter.set_eraser(True))
         a.brush_smaller.triggered.connect(lambda: self._scale_brush(1 / BRUSH_STEP))
@@ -404,7 +405,7 @@ class MainWindow(QMainWindow):
         files = _local_files(event.mimeData())
         if files:
             event.acceptProposedAction()
-            self.workspace.open_file(files[0], dropped=True)
+            self.workspace.open_file(files[0])
 
 
 def _local_files(mime: QMimeData) -> list[Path]:

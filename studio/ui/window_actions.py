@@ -29,6 +29,7 @@ class WindowActions:
     use_as_input: QAction
     show_input: QAction
     restore_shown: QAction
+    image_info: QAction
     clear_queue: QAction
     brush: QAction
     eraser: QAction
@@ -92,6 +93,12 @@ def build_actions(parent: QObject, undo_stack: QUndoStack) -> WindowActions:
         restore_shown=_action(
             parent, "&Restore Parameters of Shown Image", ["Ctrl+Shift+R"], "Restore parameters"
         ),
+        image_info=_action(
+            parent,
+            "Image &Info…",
+            ["Ctrl+Shift+P"],
+            "Show the parameters stored in the shown image (PNG info)",
+        ),
         clear_queue=_action(parent, "C&lear Waiting Jobs"),
         brush=_action(parent, "&Brush", ["B"], "Paint the mask", "Brush"),
         eraser=_action(parent, "&Eraser", ["E"], "Erase the mask", "Eraser"),
@@ -117,7 +124,7 @@ def build_actions(parent: QObject, undo_stack: QUndoStack) -> WindowActions:
 
 def build_menus(menubar: QMenuBar, a: WindowActions, docks: list[QDockWidget]) -> None:
     file = menubar.addMenu("&File")
-    file.addActions([a.open, a.paste, a.save_as])
+    file.addActions([a.open, a.paste, a.save_as, a.image_info])
     file.addSeparator()
     file.addAction(a.settings)
     file.addSeparator()

@@ -14,6 +14,7 @@ from studio.core.metadata import read_png_request, save_png
 from studio.core.request import GenerationRequest, Mode
 from studio.ui import tasks
 from studio.ui import workspace as workspace_module
+from studio.ui.image_info_dialog import ImportChoice
 from studio.ui.main_window import DEFAULT_SIZE
 from studio.ui.qt_images import qimage_to_pil
 
@@ -230,7 +231,8 @@ def test_dropping_an_a1111_png_restores_its_parameters(window, qtbot, tmp_path):
     save_png(Image.new("RGB", (64, 48), "gray"), path, request, seed=1234, model_name="webui")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    window.workspace.open_file(path, dropped=True)
+    window.workspace.choose_import = lambda *_args: ImportChoice.BOTH
+    window.workspace.open_file(path)
     idle(qtbot, window)
     restored = window.panel.request()
     assert restored.prompt == "a castle, matte painting" and restored.negative_prompt == "lowres"
@@ -377,7 +379,7 @@ def test_a_finished_job_is_shown_from_memory_not_read_back(
 
     window.history.refresh()
     qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=TIMEOUT)
-    monkeypatch.setattr(workspace_module, "read_image_and_request", no_read)
+    monkeypatch.setattr(workspace_module, "read_image_and_info", no_read)
     monkeypatch.setattr(window.history._store, "entries", no_read)
     window.panel.prompt.setPlainText("a snail")
     window.generate()
