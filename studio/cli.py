@@ -106,7 +106,7 @@ def run_models(options: argparse.Namespace) -> int:
         rows.append((info.id, info.family, info.format, size, str(info.path)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + row[4])
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[4]]))
     return 0
 
 
