@@ -160,12 +160,19 @@ class MainWindow(QMainWindow):
         p.model_chosen.connect(self.client.load_model)
         p.changed.connect(self.autosave.touch)
         self.painter.changed.connect(lambda: self.autosave.touch(images=True))
+        for tool_changed in (
+            self.painter.brush_size_changed,
+            self.painter.feather_changed,
+            self.painter.style.changed,
+        ):
+            tool_changed.connect(self.autosave.touch)
         ws.input_changed.connect(lambda: self.autosave.touch(images=True))
         ws.title_changed.connect(
             lambda title: self.setWindowTitle(f"{title} \u2013 {APP_TITLE}" if title else APP_TITLE)
         )
         ws.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         ws.error.connect(self.show_error)
+        ws.notice.connect(self.notice.show_info)
         self.queue_panel.remove_requested.connect(self.queue.remove)
         self.queue_panel.cancel_requested.connect(self.cancel)
         self.queue.changed.connect(self._queue_changed)
@@ -353,7 +360,8 @@ class MainWindow(QMainWindow):
         for key in ("init_image", "mask"):
             request.pop(key, None)
         source = self.workspace.input
-        return SessionState(request, source, self.painter.mask() if source is not None else None)
+        mask = self.painter.mask() if source is not None else None
+        return SessionState(request, source, mask, self.painter.tool_settings())
 
     def _restore_request(self) -> None:
         data = self.store.load_request()
@@ -365,13 +373,14 @@ class MainWindow(QMainWindow):
             self.panel.set_request(request)
 
     async def _restore_images(self) -> None:
+        """The input and mask, then the mask tools (after: a new input rescales the brush)."""
         source, mask = await tasks.in_thread(self.store.load_images)
-        if source is None or self.workspace.input is not None:
-            return
-        self.workspace.set_input(source, switch_mode=False)
-        if mask is not None:
-            self.painter.set_mask(mask)
-            self.painter.undo_stack.clear()  # restoring is not an edit to undo
+        if source is not None and self.workspace.input is None:
+            self.workspace.set_input(source, switch_mode=False)
+            if mask is not None:
+                self.painter.set_mask(mask)
+                self.painter.undo_stack.clear()  # restoring is not an edit to undo
+        self.painter.restore_tool_settings(self.store.load_mask_tools())
 
     def _save_layout(self) -> None:
         self.store.save_layout(self.saveGeometry(), self.saveState())

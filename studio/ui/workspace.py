@@ -33,6 +33,7 @@ class Workspace(QObject):
     input_changed = Signal()
     title_changed = Signal(str)
     message = Signal(str)  # a note for the status bar
+    notice = Signal(str)  # a note the user must not miss, shown over the canvas
     error = Signal(str)
 
     def __init__(self, canvas: CanvasView, painter: MaskPainter, panel: PromptPanel) -> None:
@@ -73,10 +74,15 @@ class Workspace(QObject):
 
     def set_input(self, image: QImage, switch_mode: bool = True, path: Path | None = None) -> None:
         """Make `image` (read from `path`, if a file) the input; the mask follows its size."""
+        previous = self.input
         self.input = image.convertToFormat(QImage.Format.Format_RGB888)
         self.input_path = path
         if self.painter.size() != self.input.size():
             self.painter.resize_to(self.input.size())
+        elif previous is not None and previous != self.input and not self.painter.is_empty():
+            # A mask belongs to the picture it was painted on; undo brings it back for this one.
+            self.painter.clear()
+            self.notice.emit("The mask was cleared for the new input image; Ctrl+Z brings it back")
         self.panel.set_input_image(self.input)
         if switch_mode and self.panel.mode() is Mode.TXT2IMG:
             self.panel.set_mode(Mode.IMG2IMG)

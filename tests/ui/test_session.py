@@ -104,3 +104,21 @@ def test_a_stale_background_write_never_wins(paths):
     store.save_images(1, older, None)
     image, mask = store.load_images()
     assert image.pixelColor(0, 0).name() == "#ffffff" and mask is None
+
+
+def test_brush_feather_and_overlay_come_back_after_a_restart(make_window, qtbot):
+    first = make_window()
+    _work_on(first, qtbot)
+    first.painter.set_brush_size(23)
+    first.painter.set_feather(13)
+    first.painter.style.set_color("Cyan")
+    first.painter.style.set_opacity(0.7)
+    first.close()
+    second = make_window()
+    qtbot.waitUntil(lambda: second.workspace.input is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=TIMEOUT)
+    painter = second.painter
+    assert (painter.brush_size, painter.feather) == (23, 13)
+    assert (painter.style.color, painter.style.opacity) == ("Cyan", 0.7)
+    tools = second.panel._mask_tools
+    assert (tools.feather.value(), tools.size_label.text()) == (13, "23 px")
