@@ -58,7 +58,7 @@ class SeedEdit(QWidget):
         self.dice.setToolTip("Pick a new random seed and lock it")
         self.lock = QToolButton(text="Lock")
         self.lock.setCheckable(True)
-        self.lock.setToolTip("Keep this seed for every run (unlocked: random each run)")
+        self.lock.setObjectName("seedLock")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.field, 1)
@@ -67,6 +67,7 @@ class SeedEdit(QWidget):
         self.field.textEdited.connect(self._edited)
         self.dice.clicked.connect(self.roll)
         self.lock.toggled.connect(self._lock_toggled)
+        self._show_lock_state()
 
     def seed(self) -> int | None:
         """The seed a request should use: None means random."""
@@ -91,10 +92,27 @@ class SeedEdit(QWidget):
         self.lock.setChecked(bool(text))
         self.changed.emit()
 
+    def is_locked(self) -> bool:
+        return self.lock.isChecked()
+
     def _lock_toggled(self, locked: bool) -> None:
         if locked and not self.field.text():
             self.field.setText(str(random.randint(0, MAX_SEED)))
+        self._show_lock_state()
         self.changed.emit()
+
+    def _show_lock_state(self) -> None:
+        """Locked must be unmistakable: every run then repeats the same image."""
+        locked = self.lock.isChecked()
+        self.lock.setText("🔒 Locked" if locked else "Lock")
+        self.lock.setToolTip(
+            "Locked: every run uses this seed and repeats its image. Click for random seeds."
+            if locked
+            else "Keep this seed for every run (unlocked: random each run)"
+        )
+        self.field.setProperty("locked", locked)
+        self.field.style().unpolish(self.field)
+        self.field.style().polish(self.field)
 
 
 class SizeChooser(QWidget):

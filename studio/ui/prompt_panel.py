@@ -61,6 +61,9 @@ class PromptPanel(QWidget):
         self.scheduler.addItems(SCHEDULER_NAMES)
         self.steps = _spin(1, 150, "Denoising steps: more is slower and usually finer")
         self.guidance = _double_spin(0.0, 30.0, 0.5, GUIDANCE_TIP)
+        self.guidance_hint = QToolButton()  # offers the model's recommendation, never forces it
+        self.guidance_hint.hide()
+        self._guidance_model: ModelInfo | None = None  # whose starting guidance is shown
         self.size = SizeChooser()
         self.strength = _double_spin(
             0.01, 1.0, 0.05, "How much to change the input: 1 repaints it fully"
@@ -112,7 +115,12 @@ class PromptPanel(QWidget):
         self.form.addRow("Model", self.model)
         self.form.addRow("Sampler", self.scheduler)
         self.form.addRow("Steps", self.steps)
-        self.form.addRow("Guidance", self.guidance)
+        self.guidance_row = QWidget()
+        guidance_layout = QHBoxLayout(self.guidance_row)
+        guidance_layout.setContentsMargins(0, 0, 0, 0)
+        guidance_layout.addWidget(self.guidance, 1)
+        guidance_layout.addWidget(self.guidance_hint)
+        self.form.addRow("Guidance", self.guidance_row)
         self.form.addRow("Size", self.size)
         self.form.addRow("Strength", self.strength)
         self.form.addRow("Batch", self.batch)
@@ -137,6 +145,8 @@ class PromptPanel(QWidget):
         self.mode_buttons.buttonToggled.connect(lambda _b, on: on and self._update_mode())
         self.model.activated.connect(self._model_activated)
         self.generate_button.clicked.connect(self.generate_requested)
+        self.guidance_hint.clicked.connect(self._use_model_guidance)
+        self.guidance.valueChanged.connect(self._update_guidance_hint)
         self.cancel_button.clicked.connect(self.cancel_requested)
         for signal in (
             self.prompt.textChanged,
@@ -203,6 +213,7 @@ class PromptPanel(QWidget):
             )
         self.steps.setValue(request.steps)
         self._guidance_pending = False
+        self._guidance_model = None  # the restored value is the user's
         self.guidance.setValue(request.guidance_scale)
         self.size.set_size(request.size)
         self.strength.setValue(request.strength)
@@ -255,7 +266,9 @@ class PromptPanel(QWidget):
 
     def _model_activated(self, _index: int) -> None:
         self._update_for_model()
-        self._use_model_guidance()
+        previous = self._guidance_model
+        if previous is not None and self.guidance.value() == self.settings.guidance_for(previous):
+            self._use_model_guidance()  # untouched: follow the model; else keep the user's
         self.model_chosen.emit(self.model_id())
         self.changed.emit()
 
@@ -279,6 +292,7 @@ class PromptPanel(QWidget):
         if info.recommended_guidance is not None:
             tip += f"\n{info.name} is at its best around {info.recommended_guidance:g}"
         self.guidance.setToolTip(tip)
+        self._update_guidance_hint()
 
     def _usable_samplers(self) -> tuple[str, ...]:
         info = self.model_info()
@@ -286,7 +300,17 @@ class PromptPanel(QWidget):
 
     def _use_model_guidance(self) -> None:
         """Start from the chosen model's recommended guidance (else the settings' default)."""
-        self.guidance.setValue(self.settings.guidance_for(self.model_info()))
+        self._guidance_model = self.model_info()
+        self.guidance.setValue(self.settings.guidance_for(self._guidance_model))
+
+    def _update_guidance_hint(self) -> None:
+        info = self.model_info()
+        recommended = info.recommended_guidance if info else None
+        offer = recommended is not None and self.guidance.value() != recommended
+        if offer:
+            self.guidance_hint.setText(f"Use {recommended:g}")
+            self.guidance_hint.setToolTip(f"{info.name} is at its best around {recommended:g}")
+        self.guidance_hint.setVisible(offer)
 
     # -- state shown -----------------------------------------------------------------------
 

@@ -216,6 +216,8 @@ class Workspace(QObject):
         self, request: GenerationRequest, source: str, notes: list[str] | None = None
     ) -> None:
         notes = [*(notes or []), *self.panel.set_request(request)]
+        if request.seed is not None:
+            notes.append(f"seed {request.seed} is locked: unlock it for new images")
         text = f"Restored parameters from {source}"
         self.message.emit(f"{text} ({'; '.join(notes)})" if notes else text)
 

@@ -59,7 +59,9 @@ def test_ctrl_o_on_a_webui_png_asks_and_restores_its_parameters(
     assert asked[0][1].source == "AUTOMATIC1111-compatible" and asked[0][2] == QSize(64, 48)
     assert _restored(window) == ("a castle, matte painting", "lowres", 28, 1234)
     assert window.workspace.input is None  # parameters only, as chosen
-    assert "schedule type Karras is not available" in window.statusBar().currentMessage()
+    message = window.statusBar().currentMessage()
+    assert "schedule type Karras is not available" in message
+    assert "seed 1234 is locked: unlock it for new images" in message  # restores lock the seed
 
 
 def test_opened_as_input_its_parameters_can_still_be_restored(window, qtbot, tmp_path, monkeypatch):
