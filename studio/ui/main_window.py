@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
         w.cancelled.connect(self._job_cancelled)
         w.models_listed.connect(self._models_listed)
         w.model_loading.connect(self._model_loading)
-        w.model_loaded.connect(self.run_status.model_ready)
+        w.model_loaded.connect(self._model_loaded)
         w.model_failed.connect(self._model_failed)
 
     def start(self) -> None:
@@ -314,6 +314,10 @@ class MainWindow(QMainWindow):
     def _model_loading(self, model: str) -> None:
         info = self.panel.model_info(model)
         self.run_status.model_loading(info.name if info else model)
+
+    def _model_loaded(self, info: ModelInfo) -> None:
+        self.run_status.model_ready(info)
+        self.panel.show_loaded_model(info)
 
     def _model_failed(self, message: str) -> None:
         self.run_status.model_failed(message)

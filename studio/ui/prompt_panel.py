@@ -134,7 +134,8 @@ class PromptPanel(QWidget):
         layout.addLayout(modes)
         layout.addWidget(_caption("Prompt"))
         layout.addWidget(self.prompt, 3)
-        layout.addWidget(_caption("Negative prompt"))
+        self._negative_caption = _caption("Negative prompt")
+        layout.addWidget(self._negative_caption)
         layout.addWidget(self.negative, 1)
         layout.addWidget(self.input_row)
         layout.addLayout(self.form)
@@ -241,19 +242,33 @@ class PromptPanel(QWidget):
         self.model.clear()
         for info in sorted(models, key=lambda m: not m.embedded):
             label = f"{info.name}  (built in)" if info.embedded else info.name
+            tip = str(info.path)
+            if info.problem is not None:
+                label += "  (cannot run)"
+                tip += f"\n{info.problem}"
             self.model.addItem(label, info.id)
-            self.model.setItemData(
-                self.model.count() - 1, str(info.path), Qt.ItemDataRole.ToolTipRole
-            )
+            row = self.model.count() - 1
+            self.model.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+            self.model.model().item(row).setEnabled(info.usable)
         self.model.blockSignals(False)
-        if not self._select_model(current) and models:
-            self.model.setCurrentIndex(0)
+        if not self._select_model(current):
+            usable = [m for m in models if m.usable]
+            if usable:
+                self._select_model(sorted(usable, key=lambda m: not m.embedded)[0].id)
         self._update_for_model()
         if self._guidance_pending and models:
             self._guidance_pending = False
             self._use_model_guidance()
 
+    def show_loaded_model(self, info: ModelInfo) -> None:
+        """The engine's model, chosen or kept after a failed load: the chooser shows it."""
+        if info.id != self.model_id() and self._select_model(info.id):
+            self.changed.emit()
+
     def _select_model(self, model_id: str) -> bool:
+        known = self._models.get(model_id)
+        if known is not None and not known.usable:
+            return False
         index = self.model.findData(model_id)
         if index < 0 and not self._models and model_id:
             # Before the engine has listed its models, keep the id so a request still names it.
@@ -288,6 +303,10 @@ class PromptPanel(QWidget):
             self.scheduler.setCurrentText(
                 preferred if preferred in info.samplers else info.samplers[0]
             )
+        # Controls the model's family does not use are hidden (e.g. no negative prompt).
+        self._negative_caption.setVisible(info.uses_negative_prompt)
+        self.negative.setVisible(info.uses_negative_prompt)
+        self.form.setRowVisible(self.guidance_row, info.uses_guidance)
         tip = GUIDANCE_TIP
         if info.recommended_guidance is not None:
             tip += f"\n{info.name} is at its best around {info.recommended_guidance:g}"
