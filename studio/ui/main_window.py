@@ -103,12 +103,19 @@ class MainWindow(QMainWindow):
         self._restore_request()
 
     def _build_docks(self) -> None:
-        scroll = QScrollArea()
+        self.panel_scroll = scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        prompt = QWidget()
+        prompt_layout = QVBoxLayout(prompt)
+        prompt_layout.setContentsMargins(0, 0, 0, 0)
+        prompt_layout.setSpacing(0)
+        prompt_layout.addWidget(scroll, 1)
+        prompt_layout.addWidget(self.panel.button_bar)
         left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-        self.prompt_dock = self._dock("Prompt", "promptDock", scroll, left)
+        self.prompt_dock = self._dock("Prompt", "promptDock", prompt, left)
         self.history_dock = self._dock("History", "historyDock", self.history, bottom)
         self.queue_dock = self._dock("Queue", "queueDock", self.queue_panel, bottom)
         self.splitDockWidget(self.history_dock, self.queue_dock, Qt.Orientation.Horizontal)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -134,10 +135,11 @@ class SizeChooser(QWidget):
         row.addWidget(self.width_spin, 1)
         row.addWidget(QLabel("\u00d7"))
         row.addWidget(self.height_spin, 1)
-        layout = QHBoxLayout(self)
+        # Custom sides go on a line of their own: beside the preset they overflow a narrow panel.
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.preset, 1)
-        layout.addWidget(sides, 1)
+        layout.addWidget(self.preset)
+        layout.addWidget(sides)
         self.preset.currentIndexChanged.connect(self._preset_changed)
         for spin in (self.width_spin, self.height_spin):
             spin.editingFinished.connect(lambda spin=spin: spin.setValue(_round8(spin.value())))

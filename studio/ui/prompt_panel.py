@@ -126,7 +126,11 @@ class PromptPanel(QWidget):
         self.form.addRow("Batch", self.batch)
         self.form.addRow("Seed", self.seed)
 
-        buttons = QHBoxLayout()
+        # Generate stays in view however short the window: the window pins this bar below the
+        # panel's scroll area rather than scrolling it away.
+        self.button_bar = QWidget()
+        buttons = QHBoxLayout(self.button_bar)
+        buttons.setContentsMargins(9, 6, 9, 9)
         buttons.addWidget(self.generate_button, 3)
         buttons.addWidget(self.cancel_button, 1)
 
@@ -140,7 +144,6 @@ class PromptPanel(QWidget):
         layout.addWidget(self.input_row)
         layout.addLayout(self.form)
         layout.addStretch(0)
-        layout.addLayout(buttons)
 
     def _connect(self) -> None:
         self.mode_buttons.buttonToggled.connect(lambda _b, on: on and self._update_mode())
