@@ -19,7 +19,10 @@ def read_image(path: Path) -> QImage:
     reader.setAutoTransform(True)
     image = reader.read()
     if image.isNull():
-        raise ImageError(f"cannot read {Path(path).name}: {reader.errorString()}")
+        name = Path(path).name
+        if Path(path).is_file() and Path(path).stat().st_size == 0:
+            raise ImageError(f"cannot read {name}: the file is empty")
+        raise ImageError(f"cannot read {name}: {reader.errorString()}")
     return image.convertToFormat(QImage.Format.Format_RGB888)
 
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
+from studio.core.compare import applicable_parameters
 from studio.core.errors import ImageError, RequestError, StudioError
 from studio.core.history import HistoryEntry
 from studio.core.models import ModelInfo
@@ -268,8 +269,10 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
 
     def _job_progress(self, update: StepUpdate) -> None:
-        self.run_status.step(update)
-        self.queue_panel.set_step(f"step {update.step}/{update.total}")
+        job = self.queue.running
+        text = job.step_text(update.step, update.total) if job else ""
+        self.run_status.step(update, text)
+        self.queue_panel.set_step(text)
 
     def _job_preview(self, image: QImage) -> None:
         job = self.queue.running
@@ -339,7 +342,11 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         items = [
-            CompareItem(image, f"#{e.id} \u00b7 {e.created_at.astimezone():%H:%M:%S}", _params(e))
+            CompareItem(
+                image,
+                f"#{e.id} \u00b7 {e.created_at.astimezone():%H:%M:%S}",
+                applicable_parameters(e.request),
+            )
             for e, image in zip(entries, images, strict=True)
         ]
         if self._compare is None:
@@ -432,10 +439,3 @@ def _local_files(mime: QMimeData) -> list[Path]:
     if not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-
-def _params(entry: HistoryEntry) -> dict[str, object]:
-    params = entry.request.to_dict()
-    for key in ("init_image", "mask"):
-        params.pop(key, None)
-    return params

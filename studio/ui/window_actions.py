@@ -70,10 +70,11 @@ def _action(
 
 
 def build_actions(parent: QObject, undo_stack: QUndoStack) -> WindowActions:
-    undo = undo_stack.createUndoAction(parent, "Undo Mask")
+    # The stack's command texts name the edit ("Erase mask"): "Undo Erase mask".
+    undo = undo_stack.createUndoAction(parent, "Undo")
     undo.setShortcut(QKeySequence("Ctrl+Z"))
     undo.setToolTip("Undo the last mask stroke (Ctrl+Z; in a text box it undoes typing)")
-    redo = undo_stack.createRedoAction(parent, "Redo Mask")
+    redo = undo_stack.createRedoAction(parent, "Redo")
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     redo.setToolTip("Redo a mask stroke (Ctrl+Shift+Z)")
     actions = WindowActions(

@@ -117,14 +117,17 @@ class FakeEngine:
         cancel = cancel or threading.Event()
         request = self._resolve(request)
         start = time.perf_counter()
-        for step in range(1, request.steps + 1):
+        total = request.steps
+        if request.mode.uses_init_image:  # like diffusers: strength's share of the steps
+            total = max(1, int(request.steps * request.strength))
+        for step in range(1, total + 1):
             if cancel.is_set():
                 raise GenerationCancelled()
             if self.step_delay:
                 time.sleep(self.step_delay)
             if on_step is not None:
-                preview = _pattern(request.seed or 0, (64, 64), step / request.steps)
-                on_step(StepUpdate(step, request.steps, time.perf_counter() - start, preview))
+                preview = _pattern(request.seed or 0, (64, 64), step / total)
+                on_step(StepUpdate(step, total, time.perf_counter() - start, preview))
             if self._hold_at == step:
                 self._wait_for_release(cancel)
         seeds = [(request.seed or 0) + i for i in range(request.batch_size)]

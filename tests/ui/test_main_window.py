@@ -390,3 +390,52 @@ def test_a_finished_job_is_shown_from_memory_not_read_back(
     assert window.history.entries() == done.outcome.entries
     assert window.history.count_label.text().startswith("1 image ")
     assert window.panel.seed.field.text() == str(done.outcome.seeds[0])
+
+
+def test_image_to_image_progress_says_it_runs_strengths_share_of_the_steps(
+    window, qtbot, fake_engine
+):
+    image = QImage(64, 64, QImage.Format.Format_RGB888)
+    image.fill(Qt.GlobalColor.darkCyan)
+    window.workspace.set_input(image)
+    window.panel.steps.setValue(150)
+    window.panel.strength.setValue(0.75)
+    fake_engine.hold(at_step=4)
+    window.panel.prompt.setPlainText("x")
+    window.generate()
+    qtbot.waitUntil(fake_engine.holding.is_set, timeout=TIMEOUT)
+    expected = "step 4/112 (strength 0.75 of 150 steps)"
+    qtbot.waitUntil(lambda: expected in window.queue_panel._row(0).detail.full_text())
+    assert window.run_status.text().startswith("Step 4/112 (strength 0.75 of 150 steps)")
+    fake_engine.release()
+    idle(qtbot, window)
+
+
+def test_identical_queued_jobs_can_be_told_apart(window, qtbot, fake_engine):
+    fake_engine.hold(at_step=1)
+    window.panel.prompt.setPlainText("same")
+    window.generate()
+    window.generate()
+    qtbot.waitUntil(fake_engine.holding.is_set, timeout=TIMEOUT)
+    details = [window.queue_panel._row(i).detail.full_text() for i in range(2)]
+    assert details[0] != details[1]
+    for detail in details:
+        assert "snail-mini" in detail and "random seed" in detail and "native size" in detail
+    fake_engine.release()
+    idle(qtbot, window)
+
+
+def test_edit_menu_names_the_mask_edit_once(window):
+    window.workspace.set_input(QImage(64, 64, QImage.Format.Format_RGB888))
+    window.painter.set_eraser(True)
+    window.painter.begin_stroke(QPointF(10, 10))
+    window.painter.end_stroke()
+    assert window.actions_.undo.text() == "Undo Erase mask"
+
+
+def test_an_empty_file_says_it_is_empty(window, qtbot, tmp_path):
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    window.workspace.open_file(path)
+    idle(qtbot, window)
+    assert window.notice.text() == "cannot read empty.png: the file is empty"
