@@ -8,6 +8,7 @@ File and database work runs as asyncio tasks on the qasync loop (`tasks`).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
@@ -41,6 +42,7 @@ from studio.ui.window_actions import build_actions, build_menus
 from studio.ui.worker import EngineFactory, FinishedJob, WorkerClient, default_engine_factory
 from studio.ui.workspace import Workspace
 
+log = logging.getLogger(__name__)
 DEFAULT_SIZE = QSize(1360, 860)
 BRUSH_STEP = 1.2  # [ and ] scale the brush by this
 APP_TITLE = "Snail Studio"
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
         self._queue_changed()
         self._restore_layout()
         self._restore_request()
+        self._offer_interrupted()
 
     def _build_docks(self) -> None:
         self.panel_scroll = scroll = QScrollArea()
@@ -267,6 +270,9 @@ class MainWindow(QMainWindow):
     def _job_started(self, _job_id: int) -> None:
         self.run_status.job_started()
         self.statusBar().clearMessage()
+        job = self.queue.running
+        if job is not None:
+            self._note_running(_describable(job.request))
 
     def _job_progress(self, update: StepUpdate) -> None:
         job = self.queue.running
@@ -306,6 +312,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Cancelled", 4000)
 
     def _end_job(self, job_id: int, succeeded: bool) -> None:
+        self._note_running(None)
         self.queue.finish(job_id)
         self.run_status.job_ended()
         self.workspace.run_ended(job_id, succeeded)
@@ -373,10 +380,35 @@ class MainWindow(QMainWindow):
 
     # -- session ---------------------------------------------------------------------------
 
+    def _note_running(self, request: dict[str, object] | None) -> None:
+        try:
+            self.store.save_running(request)
+        except OSError as exc:
+            log.warning("could not note the running job: %s", exc)
+
+    def _offer_interrupted(self) -> None:
+        """A job that was running when the studio was killed: say so and offer to run it again."""
+        data = self.store.take_interrupted()
+        try:
+            request = GenerationRequest.from_dict(data) if data else None
+        except (StudioError, TypeError):
+            request = None
+        if request is None:
+            return
+        prompt = request.prompt if len(request.prompt) <= 60 else request.prompt[:57] + "\u2026"
+        self.notice.offer(
+            f"A job was interrupted when the studio last stopped: \u201c{prompt}\u201d "
+            f"({request.mode.label}, {request.model}).",
+            "Run Again",
+            lambda: self._run_again(request),
+        )
+
+    def _run_again(self, request: GenerationRequest) -> None:
+        self.workspace.restore_parameters(request, "the interrupted job")
+        self.generate()
+
     def _session_state(self) -> SessionState:
-        request = self.panel.request().to_dict()
-        for key in ("init_image", "mask"):
-            request.pop(key, None)
+        request = _describable(self.panel.request())
         source = self.workspace.input
         mask = self.painter.mask() if source is not None else None
         return SessionState(request, source, mask, self.painter.tool_settings())
@@ -419,6 +451,7 @@ class MainWindow(QMainWindow):
         if self._compare is not None:
             self._compare.close()
         self.engine_stopped = self.client.shutdown(SHUTDOWN_WAIT_MS)
+        self._note_running(None)  # closed on purpose: nothing was interrupted
         super().closeEvent(event)
         self.closed.emit()
 
@@ -439,3 +472,11 @@ def _local_files(mime: QMimeData) -> list[Path]:
     if not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+def _describable(request: GenerationRequest) -> dict[str, object]:
+    """The request as JSON-ready data without its images (the session keeps those)."""
+    data = request.to_dict()
+    for key in ("init_image", "mask"):
+        data.pop(key, None)
+    return data

@@ -45,6 +45,7 @@ class SessionStore:
         self.input_file = paths.data_dir / "session-input.png"
         self.mask_file = paths.data_dir / "session-mask.png"
         self.layout_file = paths.data_dir / "window.json"
+        self.running_file = paths.data_dir / "running-job.json"
         self._lock = threading.Lock()
         self._images_seq = -1
 
@@ -86,6 +87,23 @@ class SessionStore:
         if mask is None or mask.size() != input_image.size():
             return input_image, None
         return input_image, mask.convertToFormat(QImage.Format.Format_Grayscale8)
+
+    def save_running(self, request: dict[str, Any] | None) -> None:
+        """Note the job now running (None: none is); one still noted at start was interrupted."""
+        if request is None:
+            self.running_file.unlink(missing_ok=True)
+        else:
+            write_text_atomic(self.running_file, json.dumps({"request": request}))
+
+    def take_interrupted(self) -> dict[str, Any]:
+        """The request of a job running when the studio stopped ({} if none); forgets it."""
+        try:
+            data = json.loads(self.running_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        self.running_file.unlink(missing_ok=True)
+        request = data.get("request") if isinstance(data, dict) else None
+        return request if isinstance(request, dict) else {}
 
     def save_layout(self, geometry: QByteArray, dock_state: QByteArray) -> None:
         data = {"geometry": _b64(geometry), "state": _b64(dock_state)}

@@ -122,3 +122,35 @@ def test_brush_feather_and_overlay_come_back_after_a_restart(make_window, qtbot)
     assert (painter.style.color, painter.style.opacity) == ("Cyan", 0.7)
     tools = second.panel._mask_tools
     assert (tools.feather.value(), tools.size_label.text()) == (13, "23 px")
+
+
+def test_a_job_interrupted_by_a_kill_is_offered_again(make_window, qtbot, fake_engine, paths):
+    from tests.ui.fake_engine import FakeEngine
+
+    first = make_window()
+    fake_engine.hold(at_step=2)
+    first.panel.prompt.setPlainText("a snail at dusk")
+    first.panel.steps.setValue(12)
+    first.generate()
+    qtbot.waitUntil(fake_engine.holding.is_set, timeout=TIMEOUT)
+    assert SessionStore(paths).running_file.exists()
+    # No close: a second window starts as after a kill.
+    engine = FakeEngine()
+    second = make_window(engine=engine)
+    assert "A job was interrupted" in second.notice.text()
+    assert "a snail at dusk" in second.notice.text()
+    assert not SessionStore(paths).running_file.exists()  # offered once
+    second.notice.action.click()
+    qtbot.waitUntil(lambda: len(engine.requests) == 1, timeout=TIMEOUT)
+    assert (engine.requests[0].prompt, engine.requests[0].steps) == ("a snail at dusk", 12)
+
+
+def test_a_finished_or_closed_job_is_not_offered_again(make_window, qtbot, paths):
+    first = make_window()
+    first.panel.prompt.setPlainText("done")
+    first.generate()
+    qtbot.waitUntil(lambda: len(first.queue) == 0, timeout=TIMEOUT)
+    assert not SessionStore(paths).running_file.exists()
+    first.close()
+    second = make_window()
+    assert "interrupted" not in second.notice.text()
