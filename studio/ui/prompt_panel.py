@@ -266,6 +266,7 @@ class PromptPanel(QWidget):
     def show_loaded_model(self, info: ModelInfo) -> None:
         """The engine's model, chosen or kept after a failed load: the chooser shows it."""
         if info.id != self.model_id() and self._select_model(info.id):
+            self._follow_model_guidance()
             self.changed.emit()
 
     def _select_model(self, model_id: str) -> bool:
@@ -284,9 +285,7 @@ class PromptPanel(QWidget):
 
     def _model_activated(self, _index: int) -> None:
         self._update_for_model()
-        previous = self._guidance_model
-        if previous is not None and self.guidance.value() == self.settings.guidance_for(previous):
-            self._use_model_guidance()  # untouched: follow the model; else keep the user's
+        self._follow_model_guidance()
         self.model_chosen.emit(self.model_id())
         self.changed.emit()
 
@@ -324,6 +323,12 @@ class PromptPanel(QWidget):
         """Start from the chosen model's recommended guidance (else the settings' default)."""
         self._guidance_model = self.model_info()
         self.guidance.setValue(self.settings.guidance_for(self._guidance_model))
+
+    def _follow_model_guidance(self) -> None:
+        """A guidance the user left at the last model's start follows the new model's."""
+        previous = self._guidance_model
+        if previous is not None and self.guidance.value() == self.settings.guidance_for(previous):
+            self._use_model_guidance()
 
     def _update_guidance_hint(self) -> None:
         info = self.model_info()

@@ -84,6 +84,7 @@ def test_the_chooser_goes_back_to_the_loaded_model_when_a_load_fails(make_window
     qtbot.waitUntil(lambda: "weights missing" in window.notice.text(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: panel.model_id() == "snail-mini", timeout=TIMEOUT)
     assert window.run_status.model_label.text().startswith("Model: Snail Mini")
+    assert panel.request().guidance_scale == 2.5  # untouched, it follows the model back
     assert window.notice.text().count("other-sd15") == 1
 
 
