@@ -29,6 +29,7 @@ from studio.core.request import MAX_BATCH, GenerationRequest, Mode
 from studio.core.schedulers import SCHEDULER_NAMES
 from studio.core.settings import Settings
 from studio.ui.param_widgets import SeedEdit, SizeChooser, size_text
+from studio.ui.prompt_state import GuidanceState, SeedState
 
 THUMB = 56
 GUIDANCE_TIP = "Guidance (CFG) scale: how closely to follow the prompt"
@@ -47,8 +48,6 @@ class PromptPanel(QWidget):
         self._models: dict[str, ModelInfo] = {}
         self._mask_tools: QWidget | None = None
         self.settings = settings  # the window hands over new settings when they change
-        # Until a request is restored, the guidance follows the model once models are listed.
-        self._guidance_pending = True
         self.prompt = _text_box("Describe the image…  (Ctrl+Enter generates)", 4)
         self.negative = _text_box("What to avoid (optional)", 2)
         self.mode_buttons = QButtonGroup(self)
@@ -60,16 +59,18 @@ class PromptPanel(QWidget):
         self.scheduler = QComboBox()
         self.scheduler.addItems(SCHEDULER_NAMES)
         self.steps = _spin(1, 150, "Denoising steps: more is slower and usually finer")
+        # Seed and guidance live in view models; these widgets show and edit them.
+        self.seed_state = SeedState(self)
+        self.guidance_state = GuidanceState(lambda info: self.settings.guidance_for(info), self)
         self.guidance = _double_spin(0.0, 30.0, 0.5, GUIDANCE_TIP)
         self.guidance_hint = QToolButton()  # offers the model's recommendation, never forces it
         self.guidance_hint.hide()
-        self._guidance_model: ModelInfo | None = None  # whose starting guidance is shown
         self.size = SizeChooser()
         self.strength = _double_spin(
             0.01, 1.0, 0.05, "How much to change the input: 1 repaints it fully"
         )
         self.batch = _spin(1, MAX_BATCH, "Images per run")
-        self.seed = SeedEdit()
+        self.seed = SeedEdit(self.seed_state)
         self.input_thumb = QLabel()
         self.input_thumb.setFixedSize(THUMB, THUMB)
         self.input_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -149,19 +150,20 @@ class PromptPanel(QWidget):
         self.mode_buttons.buttonToggled.connect(lambda _b, on: on and self._update_mode())
         self.model.activated.connect(self._model_activated)
         self.generate_button.clicked.connect(self.generate_requested)
-        self.guidance_hint.clicked.connect(self._use_model_guidance)
-        self.guidance.valueChanged.connect(self._update_guidance_hint)
+        self.guidance_hint.clicked.connect(self.guidance_state.use_model_start)
+        self.guidance.valueChanged.connect(self.guidance_state.set_value)
+        self.guidance_state.changed.connect(self._show_guidance)
         self.cancel_button.clicked.connect(self.cancel_requested)
         for signal in (
             self.prompt.textChanged,
             self.negative.textChanged,
             self.scheduler.currentIndexChanged,
             self.steps.valueChanged,
-            self.guidance.valueChanged,
+            self.guidance_state.changed,
             self.strength.valueChanged,
             self.batch.valueChanged,
             self.size.changed,
-            self.seed.changed,
+            self.seed_state.changed,
         ):
             signal.connect(self.changed)
 
@@ -192,8 +194,8 @@ class PromptPanel(QWidget):
             model=self.model_id(),
             scheduler=self.scheduler.currentText(),
             steps=self.steps.value(),
-            guidance_scale=round(self.guidance.value(), 2),
-            seed=self.seed.seed(),
+            guidance_scale=self.guidance_state.value,
+            seed=self.seed_state.seed(),
             width=size[0] if size else None,
             height=size[1] if size else None,
             strength=round(self.strength.value(), 2),
@@ -216,13 +218,11 @@ class PromptPanel(QWidget):
                 f" kept {self.scheduler.currentText()}"
             )
         self.steps.setValue(request.steps)
-        self._guidance_pending = False
-        self._guidance_model = None  # the restored value is the user's
-        self.guidance.setValue(request.guidance_scale)
+        self.guidance_state.restore(request.guidance_scale)
         self.size.set_size(request.size)
         self.strength.setValue(request.strength)
         self.batch.setValue(request.batch_size)
-        self.seed.set_seed(request.seed)
+        self.seed_state.restore(request.seed)
         return notes
 
     def _apply_defaults(self) -> None:
@@ -230,7 +230,7 @@ class PromptPanel(QWidget):
         self._select_model(settings.default_model)
         self.scheduler.setCurrentText(settings.default_scheduler)
         self.steps.setValue(settings.default_steps)
-        self._use_model_guidance()
+        self._show_guidance()
         self.strength.setValue(0.75)
         width, height = settings.default_width, settings.default_height
         self.size.set_size((width, height) if width and height else None)
@@ -259,14 +259,10 @@ class PromptPanel(QWidget):
             if usable:
                 self._select_model(sorted(usable, key=lambda m: not m.embedded)[0].id)
         self._update_for_model()
-        if self._guidance_pending and models:
-            self._guidance_pending = False
-            self._use_model_guidance()
 
     def show_loaded_model(self, info: ModelInfo) -> None:
         """The engine's model, chosen or kept after a failed load: the chooser shows it."""
         if info.id != self.model_id() and self._select_model(info.id):
-            self._follow_model_guidance()
             self.changed.emit()
 
     def _select_model(self, model_id: str) -> bool:
@@ -285,7 +281,6 @@ class PromptPanel(QWidget):
 
     def _model_activated(self, _index: int) -> None:
         self._update_for_model()
-        self._follow_model_guidance()
         self.model_chosen.emit(self.model_id())
         self.changed.emit()
 
@@ -313,31 +308,23 @@ class PromptPanel(QWidget):
         if info.recommended_guidance is not None:
             tip += f"\n{info.name} is at its best around {info.recommended_guidance:g}"
         self.guidance.setToolTip(tip)
-        self._update_guidance_hint()
+        self.guidance_state.choose_model(info)
 
     def _usable_samplers(self) -> tuple[str, ...]:
         info = self.model_info()
         return info.samplers if info else SCHEDULER_NAMES
 
-    def _use_model_guidance(self) -> None:
-        """Start from the chosen model's recommended guidance (else the settings' default)."""
-        self._guidance_model = self.model_info()
-        self.guidance.setValue(self.settings.guidance_for(self._guidance_model))
-
-    def _follow_model_guidance(self) -> None:
-        """A guidance the user left at the last model's start follows the new model's."""
-        previous = self._guidance_model
-        if previous is not None and self.guidance.value() == self.settings.guidance_for(previous):
-            self._use_model_guidance()
-
-    def _update_guidance_hint(self) -> None:
-        info = self.model_info()
-        recommended = info.recommended_guidance if info else None
-        offer = recommended is not None and self.guidance.value() != recommended
-        if offer:
-            self.guidance_hint.setText(f"Use {recommended:g}")
-            self.guidance_hint.setToolTip(f"{info.name} is at its best around {recommended:g}")
-        self.guidance_hint.setVisible(offer)
+    def _show_guidance(self) -> None:
+        state = self.guidance_state
+        if round(self.guidance.value(), 2) != state.value:
+            self.guidance.blockSignals(True)
+            self.guidance.setValue(state.value)
+            self.guidance.blockSignals(False)
+        offer = state.offer
+        if offer is not None and state.model is not None:
+            self.guidance_hint.setText(f"Use {offer:g}")
+            self.guidance_hint.setToolTip(f"{state.model.name} is at its best around {offer:g}")
+        self.guidance_hint.setVisible(offer is not None)
 
     # -- state shown -----------------------------------------------------------------------
 
@@ -368,7 +355,7 @@ class PromptPanel(QWidget):
         self.cancel_button.setEnabled(running)
 
     def show_used_seed(self, seed: int) -> None:
-        self.seed.show_used(seed)
+        self.seed_state.show_used(seed)
 
     def focus_prompt(self) -> None:
         self.prompt.setFocus(Qt.FocusReason.OtherFocusReason)

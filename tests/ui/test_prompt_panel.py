@@ -63,8 +63,8 @@ def test_switching_models_keeps_the_users_guidance_and_offers_the_recommendation
 
 def test_a_locked_seed_is_unmistakable(panel):
     unlocked = panel.seed.lock.text()
-    panel.seed.set_seed(1234)
-    assert panel.seed.is_locked() and panel.seed.lock.text() != unlocked
+    panel.seed_state.restore(1234)
+    assert panel.seed_state.locked and panel.seed.lock.text() != unlocked
     assert "Locked" in panel.seed.lock.text() and panel.seed.field.property("locked") is True
     panel.seed.lock.click()
     assert panel.seed.lock.text() == unlocked and panel.seed.field.property("locked") is False

@@ -20,7 +20,7 @@ def _work_on(window, qtbot) -> None:
     window.panel.negative.setPlainText("dry")
     window.panel.steps.setValue(31)
     window.panel.guidance.setValue(4.5)
-    window.panel.seed.set_seed(424242)
+    window.panel.seed_state.restore(424242)
     image = QImage(160, 96, QImage.Format.Format_RGB888)
     image.fill(Qt.GlobalColor.darkYellow)
     QGuiApplication.clipboard().setImage(image)
