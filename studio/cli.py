@@ -20,10 +20,10 @@ from studio import __version__
 from studio.core.errors import GenerationCancelled, ImageError, StudioError
 from studio.core.history import HistoryStore
 from studio.core.models import ModelInfo
-from studio.core.outputs import save_result, save_result_as
 from studio.core.paths import AppPaths
 from studio.core.request import DEFAULT_SCHEDULER, GenerationRequest, Mode
 from studio.core.schedulers import SCHEDULER_NAMES
+from studio.core.service import StudioService
 from studio.core.settings import Settings
 
 EXIT_BAD_INPUT = 2
@@ -187,26 +187,23 @@ def run_generate(options: argparse.Namespace) -> int:
         batch_size=options.batch,
     )
     request.validate()  # before the slow engine import
-    engine = _engine(settings)
+    paths = AppPaths.from_environment()
+    service = StudioService(
+        _engine(settings),
+        HistoryStore(paths.history_db),
+        settings.outputs_folder(paths.outputs_dir),
+    )
     if options.guidance is None:
-        model = engine.library.resolve(request.model)
+        model = service.load_model(request.model)
         request = dataclasses.replace(request, guidance_scale=settings.guidance_for(model))
     cancel = threading.Event()
     with _ProgressBar() as bar:
         try:
-            result = engine.generate(request, on_step=bar.update, cancel=cancel)
+            outcome = service.generate(request, bar.update, cancel, out=options.out)
         except KeyboardInterrupt:
             cancel.set()
             raise
-    paths = AppPaths.from_environment()
-    history = HistoryStore(paths.history_db)
-    out = options.out
-    if out is not None and out.suffix.lower() == ".png":
-        written = save_result_as(result, out, history)
-    else:
-        folder = out or settings.outputs_folder(paths.outputs_dir)
-        written = save_result(result, folder, history)
-    for path in written:
+    for path in outcome.paths:
         print(path)
     return 0
 

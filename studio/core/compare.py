@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from studio.core.request import GenerationRequest, Mode
+
 # What a person varies most often comes first; keys not named here follow in first-seen order.
 KEY_ORDER: tuple[str, ...] = (
     "seed",
@@ -21,6 +23,18 @@ KEY_ORDER: tuple[str, ...] = (
 )
 
 _MISSING = object()
+# Settings a mode ignores: a caption listing them would suggest they made a difference.
+_UNUSED: dict[Mode, tuple[str, ...]] = {
+    Mode.TXT2IMG: ("strength", "mask_feather", "init_image", "mask"),
+    Mode.IMG2IMG: ("mask_feather", "init_image", "mask"),
+    Mode.INPAINT: ("init_image", "mask"),
+}
+
+
+def applicable_parameters(request: GenerationRequest) -> dict[str, object]:
+    """The request's settings that its mode uses (images are described elsewhere)."""
+    unused = _UNUSED[request.mode]
+    return {key: value for key, value in request.to_dict().items() if key not in unused}
 
 
 def differing_parameters(params: list[dict[str, object]]) -> list[dict[str, object]]:

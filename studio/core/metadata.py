@@ -339,6 +339,16 @@ def request_from_parameters(text: str) -> GenerationRequest:
     if data is not None and _is_studio_dict(data):
         return _request_from_studio_dict(data)
     prompt, negative, settings = parse_parameters(text)
+    return request_from_settings(prompt, negative, settings)
+
+
+def request_from_settings(
+    prompt: str, negative: str, settings: dict[str, str]
+) -> GenerationRequest:
+    """A request from parsed parameters (webui names: `Steps`, `Sampler`, `CFG scale`, ...).
+
+    Raises ImageError when there are no settings at all.
+    """
     if not settings:
         raise ImageError(NO_PARAMETERS)
     kwargs: dict[str, Any] = {
@@ -452,14 +462,7 @@ def save_png(
 def read_png_request(path: Path) -> GenerationRequest:
     """The request an image was made with: our JSON chunk if usable, else `parameters`."""
     path = Path(path)
-    try:
-        with Image.open(path) as image:
-            text = _text_chunks(image)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        # Pillow raises these for missing, unreadable and damaged files alike.
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise ImageError(f"cannot read {path.name}: {_one_line(reason)}") from exc
-
+    text = read_text_chunks(path)
     studio = _json_object(str(text.get(STUDIO_CHUNK, "")).strip())
     if studio is not None and _is_studio_dict(studio, strict=False):
         try:
@@ -473,6 +476,18 @@ def read_png_request(path: Path) -> GenerationRequest:
         return request_from_parameters(parameters)
     except ImageError as exc:
         raise ImageError(f"{exc} in {path.name}") from exc
+
+
+def read_text_chunks(path: Path) -> dict[str, Any]:
+    """Every text chunk of the image at `path` (PNG tEXt/iTXt/zTXt; other formats' info)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            return _text_chunks(image)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        # Pillow raises these for missing, unreadable and damaged files alike.
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise ImageError(f"cannot read {path.name}: {_one_line(reason)}") from exc
 
 
 def _text_chunks(image: Image.Image) -> dict[str, Any]:

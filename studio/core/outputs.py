@@ -7,7 +7,9 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from studio.core.history import HistoryStore
+from PIL import Image
+
+from studio.core.history import HistoryEntry, HistoryStore
 from studio.core.metadata import save_png
 from studio.core.results import GenerationResult
 
@@ -20,17 +22,20 @@ _STAMP = "%Y%m%d-%H%M%S"
 _save_lock = threading.Lock()
 
 
-def save_result(result: GenerationResult, outputs_dir: Path, history: HistoryStore) -> list[Path]:
+def save_result(
+    result: GenerationResult, outputs_dir: Path, history: HistoryStore
+) -> list[HistoryEntry]:
     """Write each image of `result` to `outputs_dir` and record it in `history`.
 
     When this returns, every image is on disk and in the database, so the caller may report the
-    job done. Raises ValueError when the result's images and seeds do not pair up.
+    job done; the entries (one per image, in the result's order) hold the paths written.
+    Raises ValueError when the result's images and seeds do not pair up.
     """
     if len(result.images) != len(result.seeds):
         raise ValueError(f"result has {len(result.images)} images but {len(result.seeds)} seeds")
     outputs_dir = Path(outputs_dir)
     outputs_dir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
+    entries: list[HistoryEntry] = []
     with _save_lock:
         counter = next_counter(outputs_dir)
         stamp = datetime.now().strftime(_STAMP)
@@ -40,11 +45,13 @@ def save_result(result: GenerationResult, outputs_dir: Path, history: HistorySto
                 counter += 1
                 path = outputs_dir / f"{stamp}-{counter:05d}-{seed}.png"
             counter += 1
-            paths.append(_save_one(result, image, seed, path, history))
-    return paths
+            entries.append(_save_one(result, image, seed, path, history))
+    return entries
 
 
-def save_result_as(result: GenerationResult, path: Path, history: HistoryStore) -> list[Path]:
+def save_result_as(
+    result: GenerationResult, path: Path, history: HistoryStore
+) -> list[HistoryEntry]:
     """Like `save_result`, at a path the user chose; a batch gets `-1`, `-2`, ... suffixes."""
     path = Path(path)
     if len(result.images) == 1:
@@ -61,13 +68,12 @@ def save_result_as(result: GenerationResult, path: Path, history: HistoryStore) 
 
 
 def _save_one(
-    result: GenerationResult, image, seed: int, path: Path, history: HistoryStore
-) -> Path:
+    result: GenerationResult, image: Image.Image, seed: int, path: Path, history: HistoryStore
+) -> HistoryEntry:
     model_name = result.model_name or result.request.model
     save_png(image, path, result.request, seed, model_name)
     # The duration is the whole generation's: a batch's images share one run.
-    history.add(path, result.request, seed, model_name, result.duration)
-    return path
+    return history.add(path, result.request, seed, model_name, result.duration)
 
 
 def next_counter(outputs_dir: Path) -> int:

@@ -14,7 +14,9 @@ import platformdirs
 
 APP_NAME = "snail-studio"
 HOME_ENV = "SNAIL_STUDIO_HOME"
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+# Package data (the embedded model, tokenizers, icon): beside the code in a checkout and in an
+# installed wheel alike, so this is the one place that knows where they are.
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 
 
 @dataclass(frozen=True)

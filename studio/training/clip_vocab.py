@@ -3,9 +3,10 @@
 The merge list (`bpe_simple_vocab_16e6.txt.gz`, 49,408-token vocabulary) ships in the
 open_clip_torch wheel; this turns it into the files `transformers.CLIPTokenizer` reads, the
 same way the public CLIP tokenizer files were made. Run once; the results live in
-resources/tokenizers/clip/.
+studio/resources/tokenizers/clip/.
 
-    python -m studio.training.clip_vocab bpe_simple_vocab_16e6.txt.gz resources/tokenizers/clip
+    python -m studio.training.clip_vocab bpe_simple_vocab_16e6.txt.gz \
+        studio/resources/tokenizers/clip
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Write the shipped snail-mini folder: a standard diffusers Stable Diffusion folder.
 
-    python -m studio.training.export --run runs/snail-mini --out resources/models/snail-mini
+    python -m studio.training.export --run runs/snail-mini --out studio/resources/models/snail-mini
 
 fp16 safetensors weights, a VAE whose posterior is its mean, DDIM as the default scheduler,
 the fitted latent-to-RGB preview factors and the training facts in `snail_studio.json`, and
@@ -19,6 +19,7 @@ import torch
 from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTokenizer
 
+from studio.core.paths import RESOURCES
 from studio.engine.previews import PREVIEW_FILE
 from studio.training import architecture
 from studio.training.model_card import write_card
@@ -31,7 +32,7 @@ LOGVAR_FLOOR = -30.0  # diffusers clamps the posterior's log-variance to [-30, 2
 def main() -> None:
     parser = argparse.ArgumentParser(description="Export snail-mini as a diffusers folder.")
     parser.add_argument("--run", type=Path, default=Path("runs/snail-mini"))
-    parser.add_argument("--out", type=Path, default=Path("resources/models/snail-mini"))
+    parser.add_argument("--out", type=Path, default=RESOURCES / "models" / "snail-mini")
     args = parser.parse_args()
     export(args.run, args.out)
 

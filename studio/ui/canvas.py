@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPalette
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QWidget
 
 from studio.ui.canvas_layers import (
@@ -74,7 +74,7 @@ class CanvasView(QWidget):
         self._mask_painter: MaskPainter | None = None
         self._mask_editing = False
         self._mask_visible = True
-        self._overlay = MaskOverlay()
+        self._overlay = MaskOverlay(QColor())
         self._pan_from: QPointF | None = None
         self._space_held = False
         self._painting = False
@@ -258,11 +258,13 @@ class CanvasView(QWidget):
             self._end_painting()
             self._mask_painter.region_changed.disconnect(self._on_mask_region_changed)
             self._mask_painter.brush_size_changed.disconnect(self._on_brush_size_changed)
+            self._mask_painter.style.changed.disconnect(self._on_mask_style_changed)
         self._mask_painter = painter
-        self._overlay = MaskOverlay()
+        self._overlay = MaskOverlay(painter.style.qcolor() if painter else QColor())
         if painter is not None:
             painter.region_changed.connect(self._on_mask_region_changed)
             painter.brush_size_changed.connect(self._on_brush_size_changed)
+            painter.style.changed.connect(self._on_mask_style_changed)
             image = self.image()
             if image is not None and painter.size() != image.size():
                 painter.resize_to(image.size())
@@ -286,6 +288,10 @@ class CanvasView(QWidget):
         self._mask_visible = bool(visible)
         self.update()
 
+    def _mask_shown(self) -> bool:
+        painter = self._mask_painter
+        return self._mask_visible and painter is not None and painter.style.shown
+
     def brush_smaller(self) -> None:
         if self._mask_painter is not None:
             size = self._mask_painter.brush_size
@@ -304,6 +310,14 @@ class CanvasView(QWidget):
             self.update(self._widget_rect_of(QRectF(rect)).adjusted(-2, -2, 2, 2))
 
     def _on_brush_size_changed(self, _size: int) -> None:
+        self.update()
+
+    def _on_mask_style_changed(self) -> None:
+        if self._mask_painter is None:
+            return
+        self._overlay.tint = self._mask_painter.style.qcolor()
+        self._overlay.image = None  # re-tint all of it
+        self._on_mask_region_changed(self._mask_painter.mask().rect())
         self.update()
 
     def _end_painting(self) -> None:
@@ -336,8 +350,9 @@ class CanvasView(QWidget):
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
                 painter.drawImage(target, self._preview, QRectF(self._preview.rect()))
             # The mask belongs to the image: not drawn without one, nor over a step preview.
-            if self._mask_visible and self._layer is not None and self._preview is None:
-                self._overlay.draw(painter, target, self._zoom, self._mask_editing)
+            if self._mask_shown() and self._layer is not None and self._preview is None:
+                style = self._mask_painter.style
+                self._overlay.draw(painter, target, self._zoom, style.opacity, self._mask_editing)
         self._paint_brush_outline(painter)
         painter.end()
 

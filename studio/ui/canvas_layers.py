@@ -18,10 +18,7 @@ MAX_ZOOM = 64.0
 ZOOM_LEVELS = (1 / 16, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 32)
 CRISP_ZOOM = 2.0  # from here on pixels are drawn as squares, which is what masking needs
 
-# The one hard-coded colour: the mask tint must read as "mask" on any theme and any image.
-MASK_TINT = QColor(235, 45, 45)
-MASK_OPACITY = 0.5  # overlay alpha where the mask is white, while editing
-IDLE_MASK_OPACITY = 0.3  # relative to the above, while not editing: a reminder, not a distraction
+IDLE_MASK_OPACITY = 0.3  # relative to the chosen one, while not editing: a reminder only
 
 
 class ImageLayer:
@@ -57,10 +54,11 @@ class ImageLayer:
 
 
 class MaskOverlay:
-    """A translucent red copy of the mask, updated one changed rectangle at a time."""
+    """A copy of the mask in the style's colour, updated one changed rectangle at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, tint: QColor) -> None:
         self.image: QImage | None = None
+        self.tint = tint
 
     def update_region(self, mask: QImage, rect: QRect) -> QRect:
         """Re-tint `rect` of `mask` (all of it if the size changed); returns what was redone."""
@@ -75,26 +73,28 @@ class MaskOverlay:
             return rect
         painter = QPainter(self.image)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(rect.topLeft(), _tinted(gray_pixels(mask.copy(rect))))
+        painter.drawImage(rect.topLeft(), _tinted(gray_pixels(mask.copy(rect)), self.tint))
         painter.end()
         return rect
 
-    def draw(self, painter: QPainter, target: QRectF, zoom: float, editing: bool) -> None:
+    def draw(
+        self, painter: QPainter, target: QRectF, zoom: float, opacity: float, editing: bool
+    ) -> None:
         if self.image is None:
             return
         painter.save()
-        painter.setOpacity(1.0 if editing else IDLE_MASK_OPACITY)
+        painter.setOpacity(opacity * (1.0 if editing else IDLE_MASK_OPACITY))
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoom < CRISP_ZOOM)
         painter.drawImage(target, self.image, QRectF(self.image.rect()))
         painter.restore()
 
 
-def _tinted(alpha_source: np.ndarray) -> QImage:
-    """A premultiplied RGBA patch of MASK_TINT whose alpha is the mask times MASK_OPACITY."""
+def _tinted(alpha_source: np.ndarray, tint: QColor) -> QImage:
+    """A premultiplied RGBA patch of `tint` whose alpha is the mask (drawn at the opacity)."""
     height, width = alpha_source.shape
-    alpha = alpha_source.astype(np.float32) * MASK_OPACITY
+    alpha = alpha_source.astype(np.float32)
     pixels = np.empty((height, width, 4), np.uint8)
-    for channel, value in enumerate((MASK_TINT.red(), MASK_TINT.green(), MASK_TINT.blue())):
+    for channel, value in enumerate((tint.red(), tint.green(), tint.blue())):
         pixels[..., channel] = np.rint(alpha * (value / 255)).astype(np.uint8)
     pixels[..., 3] = np.rint(alpha).astype(np.uint8)
     patch = QImage(

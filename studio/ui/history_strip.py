@@ -56,6 +56,8 @@ class HistoryStrip(QWidget):
         self._store = HistoryStore(db_path)
         self._icons: dict[Path, QIcon] = {}
         self._generation = 0
+        self._total = 0
+        self._added: list[HistoryEntry] = []  # shown since the last refresh began, newest first
         self.list = _ThumbList()
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setFlow(QListView.Flow.LeftToRight)
@@ -93,6 +95,7 @@ class HistoryStrip(QWidget):
     def refresh(self) -> None:
         """Reload entries and any thumbnails not cached yet, in the background."""
         self._generation += 1
+        self._added = []
         tasks.spawn(self._reload(self._generation))
 
     async def _reload(self, generation: int) -> None:
@@ -108,8 +111,19 @@ class HistoryStrip(QWidget):
             return  # a newer refresh is on its way
         for path, image in thumbs.items():
             self._icons[path] = _icon(image)
-        self._show(entries, total)
+        # Entries added in memory while this read ran may be newer than anything it found.
+        newest = entries[0].id if entries else 0
+        added = [e for e in self._added if e.id > newest]
+        self._show([*added, *entries][:PAGE], total + len(added))
         self.loaded.emit()
+
+    def add_entries(self, entries: list[HistoryEntry], images: list[QImage]) -> None:
+        """Show entries just saved, with their images in memory: no file or database read."""
+        for entry, image in zip(entries, images, strict=True):
+            self._icons[entry.path] = _icon(_thumbnail(image))
+        self._added[:0] = reversed(entries)
+        shown = [*reversed(entries), *self.entries()][:PAGE]
+        self._show(shown, self._total + len(entries))
 
     def _show(self, entries: list[HistoryEntry], total: int) -> None:
         """Update items in place: keep existing ones (and the selection), add and drop others."""
@@ -127,6 +141,7 @@ class HistoryStrip(QWidget):
             item.setSizeHint(QSize(THUMB + 8, THUMB + 8))
             self.list.insertItem(row, item)
         shown = len(entries)
+        self._total = total
         if not total:
             self.count_label.setText("No images yet")
             return
@@ -234,6 +249,12 @@ def _read_thumbnails(paths: list[Path]) -> dict[Path, QImage | None]:
         image = reader.read()
         thumbs[path] = None if image.isNull() else image
     return thumbs
+
+
+def _thumbnail(image: QImage) -> QImage:
+    return image.scaled(
+        THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
 
 
 def _icon(image: QImage | None) -> QIcon:

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtGui import QImage, QImageReader
 
 from studio.core.errors import ImageError
-from studio.core.metadata import read_png_request
+from studio.core.image_info import ImageInfo, read_image_info
 from studio.core.request import GenerationRequest
 
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
@@ -19,17 +19,26 @@ def read_image(path: Path) -> QImage:
     reader.setAutoTransform(True)
     image = reader.read()
     if image.isNull():
-        raise ImageError(f"cannot read {Path(path).name}: {reader.errorString()}")
+        name = Path(path).name
+        if Path(path).is_file() and Path(path).stat().st_size == 0:
+            raise ImageError(f"cannot read {name}: the file is empty")
+        raise ImageError(f"cannot read {name}: {reader.errorString()}")
     return image.convertToFormat(QImage.Format.Format_RGB888)
 
 
 def read_request(path: Path) -> GenerationRequest | None:
     """The generation parameters stored in an image, or None when it has none."""
     try:
-        return read_png_request(Path(path))
+        return read_image_info(Path(path)).request
     except ImageError:
         return None
 
 
-def read_image_and_request(path: Path) -> tuple[QImage, GenerationRequest | None]:
-    return read_image(path), read_request(path)
+def read_image_and_info(path: Path) -> tuple[QImage, ImageInfo]:
+    """The image and what it says about how it was made (any app's parameters)."""
+    image = read_image(path)
+    try:
+        info = read_image_info(Path(path))
+    except ImageError:  # Qt reads formats Pillow does not: the pixels are what matter
+        info = ImageInfo("", "", "", {}, {}, None)
+    return image, info

@@ -29,10 +29,20 @@ class Job:
 
     @property
     def summary(self) -> str:
+        """Enough to tell two jobs with one prompt apart: number, model, seed, size."""
         r = self.request
         size = f"{r.width}\u00d7{r.height}" if r.size else "native size"
         batch = f" \u00d7 {r.batch_size}" if r.batch_size > 1 else ""
-        return f"{r.mode.label} · {r.steps} steps · {size}{batch}"
+        seed = "random seed" if r.seed is None else f"seed {r.seed}"
+        return f"#{self.id} · {r.mode.label} · {r.model} · {seed} · {r.steps} steps · {size}{batch}"
+
+    def step_text(self, step: int, total: int) -> str:
+        """ "step 4/112", saying why when a strength below 1 runs fewer steps than asked."""
+        text = f"step {step}/{total}"
+        r = self.request
+        if r.mode.uses_init_image and total != r.steps:
+            text += f" (strength {r.strength:g} of {r.steps} steps)"
+        return text
 
 
 class JobQueue(QObject):

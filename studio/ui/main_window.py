@@ -8,12 +8,14 @@ File and database work runs as asyncio tasks on the qasync loop (`tasks`).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
+from studio.core.compare import applicable_parameters
 from studio.core.errors import ImageError, RequestError, StudioError
 from studio.core.history import HistoryEntry
 from studio.core.models import ModelInfo
@@ -37,9 +39,10 @@ from studio.ui.session import Autosave, SessionState, SessionStore
 from studio.ui.settings_dialog import SettingsDialog
 from studio.ui.status_bar import RunStatus
 from studio.ui.window_actions import build_actions, build_menus
-from studio.ui.worker import EngineFactory, WorkerClient, default_engine_factory
+from studio.ui.worker import EngineFactory, FinishedJob, WorkerClient, default_engine_factory
 from studio.ui.workspace import Workspace
 
+log = logging.getLogger(__name__)
 DEFAULT_SIZE = QSize(1360, 860)
 BRUSH_STEP = 1.2  # [ and ] scale the brush by this
 APP_TITLE = "Snail Studio"
@@ -101,14 +104,22 @@ class MainWindow(QMainWindow):
         self._queue_changed()
         self._restore_layout()
         self._restore_request()
+        self._offer_interrupted()
 
     def _build_docks(self) -> None:
-        scroll = QScrollArea()
+        self.panel_scroll = scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        prompt = QWidget()
+        prompt_layout = QVBoxLayout(prompt)
+        prompt_layout.setContentsMargins(0, 0, 0, 0)
+        prompt_layout.setSpacing(0)
+        prompt_layout.addWidget(scroll, 1)
+        prompt_layout.addWidget(self.panel.button_bar)
         left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-        self.prompt_dock = self._dock("Prompt", "promptDock", scroll, left)
+        self.prompt_dock = self._dock("Prompt", "promptDock", prompt, left)
         self.history_dock = self._dock("History", "historyDock", self.history, bottom)
         self.queue_dock = self._dock("Queue", "queueDock", self.queue_panel, bottom)
         self.splitDockWidget(self.history_dock, self.queue_dock, Qt.Orientation.Horizontal)
@@ -137,6 +148,7 @@ class MainWindow(QMainWindow):
         a.use_as_input.triggered.connect(ws.use_shown_as_input)
         a.show_input.triggered.connect(ws.show_input)
         a.restore_shown.triggered.connect(ws.restore_shown_parameters)
+        a.image_info.triggered.connect(ws.show_image_info)
         a.brush.triggered.connect(lambda: painter.set_eraser(False))
         a.eraser.triggered.connect(lambda: painter.set_eraser(True))
         a.brush_smaller.triggered.connect(lambda: self._scale_brush(1 / BRUSH_STEP))
@@ -159,12 +171,19 @@ class MainWindow(QMainWindow):
         p.model_chosen.connect(self.client.load_model)
         p.changed.connect(self.autosave.touch)
         self.painter.changed.connect(lambda: self.autosave.touch(images=True))
+        for tool_changed in (
+            self.painter.brush_size_changed,
+            self.painter.feather_changed,
+            self.painter.style.changed,
+        ):
+            tool_changed.connect(self.autosave.touch)
         ws.input_changed.connect(lambda: self.autosave.touch(images=True))
         ws.title_changed.connect(
             lambda title: self.setWindowTitle(f"{title} \u2013 {APP_TITLE}" if title else APP_TITLE)
         )
         ws.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         ws.error.connect(self.show_error)
+        ws.notice.connect(self.notice.show_info)
         self.queue_panel.remove_requested.connect(self.queue.remove)
         self.queue_panel.cancel_requested.connect(self.cancel)
         self.queue.changed.connect(self._queue_changed)
@@ -186,7 +205,7 @@ class MainWindow(QMainWindow):
         w.cancelled.connect(self._job_cancelled)
         w.models_listed.connect(self._models_listed)
         w.model_loading.connect(self._model_loading)
-        w.model_loaded.connect(self.run_status.model_ready)
+        w.model_loaded.connect(self._model_loaded)
         w.model_failed.connect(self._model_failed)
 
     def start(self) -> None:
@@ -251,10 +270,15 @@ class MainWindow(QMainWindow):
     def _job_started(self, _job_id: int) -> None:
         self.run_status.job_started()
         self.statusBar().clearMessage()
+        job = self.queue.running
+        if job is not None:
+            self._note_running(_describable(job.request))
 
     def _job_progress(self, update: StepUpdate) -> None:
-        self.run_status.step(update)
-        self.queue_panel.set_step(f"step {update.step}/{update.total}")
+        job = self.queue.running
+        text = job.step_text(update.step, update.total) if job else ""
+        self.run_status.step(update, text)
+        self.queue_panel.set_step(text)
 
     def _job_preview(self, image: QImage) -> None:
         job = self.queue.running
@@ -270,13 +294,14 @@ class MainWindow(QMainWindow):
         info = self.panel.model_info(request.model)
         return QSize(*info.native_size) if info else preview.size() * 8
 
-    def _job_finished(self, job_id: int, paths: list[Path]) -> None:
+    def _job_finished(self, job_id: int, done: FinishedJob) -> None:
         self._end_job(job_id, succeeded=True)
-        self.history.refresh()
-        if paths:
-            count, where = len(paths), Path(paths[0]).parent
+        entries = done.outcome.entries
+        self.history.add_entries(entries, done.images)
+        if entries:
+            count, where = len(entries), entries[0].path.parent
             self.statusBar().showMessage(f"Saved {count} image{'s' * (count > 1)} to {where}", 8000)
-            self.workspace.show_result(job_id, Path(paths[0]))
+            self.workspace.show_result(job_id, done.images[0], entries[0].path, entries[0].seed)
 
     def _job_failed(self, job_id: int, message: str) -> None:
         self._end_job(job_id, succeeded=False)
@@ -287,6 +312,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Cancelled", 4000)
 
     def _end_job(self, job_id: int, succeeded: bool) -> None:
+        self._note_running(None)
         self.queue.finish(job_id)
         self.run_status.job_ended()
         self.workspace.run_ended(job_id, succeeded)
@@ -306,6 +332,10 @@ class MainWindow(QMainWindow):
         info = self.panel.model_info(model)
         self.run_status.model_loading(info.name if info else model)
 
+    def _model_loaded(self, info: ModelInfo) -> None:
+        self.run_status.model_ready(info)
+        self.panel.show_loaded_model(info)
+
     def _model_failed(self, message: str) -> None:
         self.run_status.model_failed(message)
         self.show_error(message)
@@ -319,7 +349,11 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         items = [
-            CompareItem(image, f"#{e.id} \u00b7 {e.created_at.astimezone():%H:%M:%S}", _params(e))
+            CompareItem(
+                image,
+                f"#{e.id} \u00b7 {e.created_at.astimezone():%H:%M:%S}",
+                applicable_parameters(e.request),
+            )
             for e, image in zip(entries, images, strict=True)
         ]
         if self._compare is None:
@@ -346,12 +380,38 @@ class MainWindow(QMainWindow):
 
     # -- session ---------------------------------------------------------------------------
 
+    def _note_running(self, request: dict[str, object] | None) -> None:
+        try:
+            self.store.save_running(request)
+        except OSError as exc:
+            log.warning("could not note the running job: %s", exc)
+
+    def _offer_interrupted(self) -> None:
+        """A job that was running when the studio was killed: say so and offer to run it again."""
+        data = self.store.take_interrupted()
+        try:
+            request = GenerationRequest.from_dict(data) if data else None
+        except (StudioError, TypeError):
+            request = None
+        if request is None:
+            return
+        prompt = request.prompt if len(request.prompt) <= 60 else request.prompt[:57] + "\u2026"
+        self.notice.offer(
+            f"A job was interrupted when the studio last stopped: \u201c{prompt}\u201d "
+            f"({request.mode.label}, {request.model}).",
+            "Run Again",
+            lambda: self._run_again(request),
+        )
+
+    def _run_again(self, request: GenerationRequest) -> None:
+        self.workspace.restore_parameters(request, "the interrupted job")
+        self.generate()
+
     def _session_state(self) -> SessionState:
-        request = self.panel.request().to_dict()
-        for key in ("init_image", "mask"):
-            request.pop(key, None)
+        request = _describable(self.panel.request())
         source = self.workspace.input
-        return SessionState(request, source, self.painter.mask() if source is not None else None)
+        mask = self.painter.mask() if source is not None else None
+        return SessionState(request, source, mask, self.painter.tool_settings())
 
     def _restore_request(self) -> None:
         data = self.store.load_request()
@@ -363,13 +423,14 @@ class MainWindow(QMainWindow):
             self.panel.set_request(request)
 
     async def _restore_images(self) -> None:
+        """The input and mask, then the mask tools (after: a new input rescales the brush)."""
         source, mask = await tasks.in_thread(self.store.load_images)
-        if source is None or self.workspace.input is not None:
-            return
-        self.workspace.set_input(source, switch_mode=False)
-        if mask is not None:
-            self.painter.set_mask(mask)
-            self.painter.undo_stack.clear()  # restoring is not an edit to undo
+        if source is not None and self.workspace.input is None:
+            self.workspace.set_input(source, switch_mode=False)
+            if mask is not None:
+                self.painter.set_mask(mask)
+                self.painter.undo_stack.clear()  # restoring is not an edit to undo
+        self.painter.restore_tool_settings(self.store.load_mask_tools())
 
     def _save_layout(self) -> None:
         self.store.save_layout(self.saveGeometry(), self.saveState())
@@ -390,6 +451,7 @@ class MainWindow(QMainWindow):
         if self._compare is not None:
             self._compare.close()
         self.engine_stopped = self.client.shutdown(SHUTDOWN_WAIT_MS)
+        self._note_running(None)  # closed on purpose: nothing was interrupted
         super().closeEvent(event)
         self.closed.emit()
 
@@ -403,7 +465,7 @@ class MainWindow(QMainWindow):
         files = _local_files(event.mimeData())
         if files:
             event.acceptProposedAction()
-            self.workspace.open_file(files[0], dropped=True)
+            self.workspace.open_file(files[0])
 
 
 def _local_files(mime: QMimeData) -> list[Path]:
@@ -412,8 +474,9 @@ def _local_files(mime: QMimeData) -> list[Path]:
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
 
-def _params(entry: HistoryEntry) -> dict[str, object]:
-    params = entry.request.to_dict()
+def _describable(request: GenerationRequest) -> dict[str, object]:
+    """The request as JSON-ready data without its images (the session keeps those)."""
+    data = request.to_dict()
     for key in ("init_image", "mask"):
-        params.pop(key, None)
-    return params
+        data.pop(key, None)
+    return data

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -16,11 +17,13 @@ from PySide6.QtCore import QObject, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QUndoCommand, QUndoStack
 
 from studio.core.errors import ImageError
+from studio.ui.mask_style import MaskStyle
 from studio.ui.qt_images import qimage_to_pil
 
 MIN_BRUSH_SIZE = 1
 MAX_BRUSH_SIZE = 512
 MAX_FEATHER = 64
+FIRST_BRUSH_FRACTION = 0.1  # of the image's short side: 6 px on a 64 px image, 51 on 512
 UNDO_LIMIT = 64
 
 _PAINT = QColor(255, 255, 255)
@@ -81,6 +84,7 @@ class MaskPainter(QObject):
         self._stroke_before: QImage | None = None
         self._stroke_rect = QRect()
         self._last_point = QPointF()
+        self.style = MaskStyle(self)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -145,11 +149,38 @@ class MaskPainter(QObject):
             self.feather_changed.emit(pixels)
 
     def resize_to(self, size: QSize) -> None:
-        """Start over for a new input image: a cleared mask of `size`, no undo history."""
+        """Start over for a new input image: a cleared mask of `size`, no undo history.
+
+        The brush keeps its size relative to the image (the first image caps it at a tenth
+        of its short side), so a brush made for 512 px does not cover a 64 px image.
+        """
+        old = self._mask.size()
         self._stroke_before = None
         self._mask = _blank_mask(size)
         self._undo_stack.clear()
+        self._fit_brush(old, size)
         self._emit_changed(self._mask.rect())
+
+    def tool_settings(self) -> dict[str, Any]:
+        """Brush size, feather and overlay style, for the session."""
+        return {"brush_size": self._brush_size, "feather": self._feather, **self.style.to_dict()}
+
+    def restore_tool_settings(self, data: dict[str, Any]) -> None:
+        """Take saved tool settings; missing or malformed values keep the current ones."""
+        for key, apply in (("brush_size", self.set_brush_size), ("feather", self.set_feather)):
+            value = data.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                apply(value)
+        self.style.restore(data)
+
+    def _fit_brush(self, old: QSize, new: QSize) -> None:
+        short = min(new.width(), new.height())
+        if short <= 0:
+            return
+        if old.isEmpty():
+            self.set_brush_size(min(self._brush_size, round(short * FIRST_BRUSH_FRACTION)))
+        else:
+            self.set_brush_size(round(self._brush_size * short / min(old.width(), old.height())))
 
     # -- strokes ---------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Inpaint controls in the prompt panel: brush or eraser, brush size, feather, whole-mask edits.
+"""Inpaint controls in the prompt panel: brush or eraser, brush size, feather, whole-mask edits,
+and how the overlay looks (colour, opacity, shown or hidden).
 
 Buttons carry the window's QActions, so menus, shortcuts and these buttons share one state.
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -19,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.mask_painter import MAX_FEATHER, MaskPainter
+from studio.ui.mask_style import MASK_COLORS, MAX_OPACITY, MIN_OPACITY, MaskStyle
 
 MAX_SLIDER_BRUSH = 256
 
@@ -44,6 +48,18 @@ class MaskTools(QWidget):
         self.feather.setSuffix(" px")
         self.feather.setValue(painter.feather)
         self.feather.setToolTip("Soft edge blended around the mask when generating")
+        style = painter.style
+        self.overlay_color = QComboBox()
+        self.overlay_color.addItems(list(MASK_COLORS))
+        self.overlay_color.setToolTip("Overlay colour: pick one that stands out from the image")
+        self.overlay_opacity = QSpinBox()
+        self.overlay_opacity.setRange(round(MIN_OPACITY * 100), round(MAX_OPACITY * 100))
+        self.overlay_opacity.setSingleStep(10)
+        self.overlay_opacity.setSuffix(" %")
+        self.overlay_opacity.setToolTip("Overlay opacity")
+        self.overlay_shown = QCheckBox("Show")
+        self.overlay_shown.setToolTip("Show the mask over the input image")
+        self._style_changed(style)
 
         buttons = QHBoxLayout()
         buttons.setSpacing(4)
@@ -60,6 +76,11 @@ class MaskTools(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Brush", size_row)
         form.addRow("Feather", self.feather)
+        overlay_row = QHBoxLayout()
+        overlay_row.addWidget(self.overlay_color, 1)
+        overlay_row.addWidget(self.overlay_opacity)
+        overlay_row.addWidget(self.overlay_shown)
+        form.addRow("Overlay", overlay_row)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 4)
         layout.addLayout(buttons)
@@ -69,6 +90,19 @@ class MaskTools(QWidget):
         self.feather.valueChanged.connect(painter.set_feather)
         painter.brush_size_changed.connect(self._brush_size_changed)
         painter.feather_changed.connect(self.feather.setValue)
+        self.overlay_color.currentTextChanged.connect(style.set_color)
+        self.overlay_opacity.valueChanged.connect(lambda percent: style.set_opacity(percent / 100))
+        self.overlay_shown.toggled.connect(style.set_shown)
+        style.changed.connect(lambda: self._style_changed(style))
+
+    def _style_changed(self, style: MaskStyle) -> None:
+        for widget in (self.overlay_color, self.overlay_opacity, self.overlay_shown):
+            widget.blockSignals(True)
+        self.overlay_color.setCurrentText(style.color)
+        self.overlay_opacity.setValue(round(style.opacity * 100))
+        self.overlay_shown.setChecked(style.shown)
+        for widget in (self.overlay_color, self.overlay_opacity, self.overlay_shown):
+            widget.blockSignals(False)
 
     def _brush_size_changed(self, size: int) -> None:
         self.size_label.setText(f"{size} px")

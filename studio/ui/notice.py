@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
 ERROR_MS = 15_000
 INFO_MS = 6_000
@@ -16,6 +18,10 @@ class Notice(QFrame):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action = QPushButton()
+        self.action.hide()
+        self.action.clicked.connect(self._act)
+        self._on_action: Callable[[], None] | None = None
         close = QToolButton(text="\u2715")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
@@ -23,6 +29,7 @@ class Notice(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.action, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self.hide)
@@ -34,6 +41,19 @@ class Notice(QFrame):
     def show_info(self, message: str) -> None:
         self._show(message, "info", INFO_MS)
 
+    def offer(self, message: str, action: str, on_action: Callable[[], None]) -> None:
+        """An info notice with one button; it stays until used or dismissed."""
+        self._show(message, "info", 0)
+        self.action.setText(action)
+        self.action.show()
+        self._on_action = on_action
+
+    def _act(self) -> None:
+        on_action, self._on_action = self._on_action, None
+        self.hide()
+        if on_action is not None:
+            on_action()
+
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
 
@@ -42,5 +62,10 @@ class Notice(QFrame):
         self.style().unpolish(self)
         self.style().polish(self)
         self.label.setText(message)
+        self.action.hide()
+        self._on_action = None
         self.show()
-        self._timer.start(timeout_ms)
+        if timeout_ms:
+            self._timer.start(timeout_ms)
+        else:
+            self._timer.stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
@@ -13,10 +11,12 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from studio.core.request import MAX_SEED
+from studio.ui.prompt_state import SeedState
 
 SIZE_PRESETS: tuple[tuple[str, tuple[int, int] | None], ...] = (
     ("Native", None),
@@ -44,12 +44,15 @@ class _SeedValidator(QValidator):
 
 
 class SeedEdit(QWidget):
-    """A seed that is either random per run (the field shows the last one used) or locked."""
+    """A view of a SeedState: the seed field, a dice for a new one, and the lock.
 
-    changed = Signal()
+    Locked must be unmistakable, for every run then repeats the same image: the button reads
+    "Locked" and the field is outlined in the accent colour (theme.py).
+    """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: SeedState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.state = state
         self.field = QLineEdit()
         self.field.setPlaceholderText("Random")
         self.field.setValidator(_SeedValidator(self))
@@ -58,43 +61,35 @@ class SeedEdit(QWidget):
         self.dice.setToolTip("Pick a new random seed and lock it")
         self.lock = QToolButton(text="Lock")
         self.lock.setCheckable(True)
-        self.lock.setToolTip("Keep this seed for every run (unlocked: random each run)")
+        self.lock.setObjectName("seedLock")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.field, 1)
         layout.addWidget(self.dice)
         layout.addWidget(self.lock)
-        self.field.textEdited.connect(self._edited)
-        self.dice.clicked.connect(self.roll)
-        self.lock.toggled.connect(self._lock_toggled)
+        self.field.textEdited.connect(lambda text: state.type(int(text) if text else None))
+        self.dice.clicked.connect(state.roll)
+        self.lock.toggled.connect(state.set_locked)
+        state.changed.connect(self._show)
+        self._show()
 
-    def seed(self) -> int | None:
-        """The seed a request should use: None means random."""
-        text = self.field.text()
-        return int(text) if self.lock.isChecked() and text else None
-
-    def set_seed(self, seed: int | None) -> None:
-        """Restore: a concrete seed is locked, None is random."""
-        self.field.setText("" if seed is None else str(seed))
-        self.lock.setChecked(seed is not None)
-        self.changed.emit()
-
-    def show_used(self, seed: int) -> None:
-        """Show the seed a run used without locking it (so 'Lock' keeps a result you like)."""
-        if not self.lock.isChecked():
-            self.field.setText(str(seed))
-
-    def roll(self) -> None:
-        self.set_seed(random.randint(0, MAX_SEED))
-
-    def _edited(self, text: str) -> None:
-        self.lock.setChecked(bool(text))
-        self.changed.emit()
-
-    def _lock_toggled(self, locked: bool) -> None:
-        if locked and not self.field.text():
-            self.field.setText(str(random.randint(0, MAX_SEED)))
-        self.changed.emit()
+    def _show(self) -> None:
+        state = self.state
+        text = "" if state.shown is None else str(state.shown)
+        if self.field.text() != text:
+            self.field.setText(text)
+        self.lock.blockSignals(True)
+        self.lock.setChecked(state.locked)
+        self.lock.blockSignals(False)
+        self.lock.setText("Locked" if state.locked else "Lock")
+        self.lock.setToolTip(
+            "Locked: every run uses this seed and repeats its image. Click for random seeds."
+            if state.locked
+            else "Keep this seed for every run (unlocked: random each run)"
+        )
+        self.field.setProperty("locked", state.locked)
+        self.field.style().unpolish(self.field)
+        self.field.style().polish(self.field)
 
 
 class SizeChooser(QWidget):
@@ -116,10 +111,11 @@ class SizeChooser(QWidget):
         row.addWidget(self.width_spin, 1)
         row.addWidget(QLabel("\u00d7"))
         row.addWidget(self.height_spin, 1)
-        layout = QHBoxLayout(self)
+        # Custom sides go on a line of their own: beside the preset they overflow a narrow panel.
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.preset, 1)
-        layout.addWidget(sides, 1)
+        layout.addWidget(self.preset)
+        layout.addWidget(sides)
         self.preset.currentIndexChanged.connect(self._preset_changed)
         for spin in (self.width_spin, self.height_spin):
             spin.editingFinished.connect(lambda spin=spin: spin.setValue(_round8(spin.value())))

@@ -29,6 +29,7 @@ from studio.core.request import MAX_BATCH, GenerationRequest, Mode
 from studio.core.schedulers import SCHEDULER_NAMES
 from studio.core.settings import Settings
 from studio.ui.param_widgets import SeedEdit, SizeChooser, size_text
+from studio.ui.prompt_state import GuidanceState, SeedState
 
 THUMB = 56
 GUIDANCE_TIP = "Guidance (CFG) scale: how closely to follow the prompt"
@@ -47,8 +48,6 @@ class PromptPanel(QWidget):
         self._models: dict[str, ModelInfo] = {}
         self._mask_tools: QWidget | None = None
         self.settings = settings  # the window hands over new settings when they change
-        # Until a request is restored, the guidance follows the model once models are listed.
-        self._guidance_pending = True
         self.prompt = _text_box("Describe the image…  (Ctrl+Enter generates)", 4)
         self.negative = _text_box("What to avoid (optional)", 2)
         self.mode_buttons = QButtonGroup(self)
@@ -60,13 +59,18 @@ class PromptPanel(QWidget):
         self.scheduler = QComboBox()
         self.scheduler.addItems(SCHEDULER_NAMES)
         self.steps = _spin(1, 150, "Denoising steps: more is slower and usually finer")
+        # Seed and guidance live in view models; these widgets show and edit them.
+        self.seed_state = SeedState(self)
+        self.guidance_state = GuidanceState(lambda info: self.settings.guidance_for(info), self)
         self.guidance = _double_spin(0.0, 30.0, 0.5, GUIDANCE_TIP)
+        self.guidance_hint = QToolButton()  # offers the model's recommendation, never forces it
+        self.guidance_hint.hide()
         self.size = SizeChooser()
         self.strength = _double_spin(
             0.01, 1.0, 0.05, "How much to change the input: 1 repaints it fully"
         )
         self.batch = _spin(1, MAX_BATCH, "Images per run")
-        self.seed = SeedEdit()
+        self.seed = SeedEdit(self.seed_state)
         self.input_thumb = QLabel()
         self.input_thumb.setFixedSize(THUMB, THUMB)
         self.input_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -112,13 +116,22 @@ class PromptPanel(QWidget):
         self.form.addRow("Model", self.model)
         self.form.addRow("Sampler", self.scheduler)
         self.form.addRow("Steps", self.steps)
-        self.form.addRow("Guidance", self.guidance)
+        self.guidance_row = QWidget()
+        guidance_layout = QHBoxLayout(self.guidance_row)
+        guidance_layout.setContentsMargins(0, 0, 0, 0)
+        guidance_layout.addWidget(self.guidance, 1)
+        guidance_layout.addWidget(self.guidance_hint)
+        self.form.addRow("Guidance", self.guidance_row)
         self.form.addRow("Size", self.size)
         self.form.addRow("Strength", self.strength)
         self.form.addRow("Batch", self.batch)
         self.form.addRow("Seed", self.seed)
 
-        buttons = QHBoxLayout()
+        # Generate stays in view however short the window: the window pins this bar below the
+        # panel's scroll area rather than scrolling it away.
+        self.button_bar = QWidget()
+        buttons = QHBoxLayout(self.button_bar)
+        buttons.setContentsMargins(9, 6, 9, 9)
         buttons.addWidget(self.generate_button, 3)
         buttons.addWidget(self.cancel_button, 1)
 
@@ -126,28 +139,31 @@ class PromptPanel(QWidget):
         layout.addLayout(modes)
         layout.addWidget(_caption("Prompt"))
         layout.addWidget(self.prompt, 3)
-        layout.addWidget(_caption("Negative prompt"))
+        self._negative_caption = _caption("Negative prompt")
+        layout.addWidget(self._negative_caption)
         layout.addWidget(self.negative, 1)
         layout.addWidget(self.input_row)
         layout.addLayout(self.form)
         layout.addStretch(0)
-        layout.addLayout(buttons)
 
     def _connect(self) -> None:
         self.mode_buttons.buttonToggled.connect(lambda _b, on: on and self._update_mode())
         self.model.activated.connect(self._model_activated)
         self.generate_button.clicked.connect(self.generate_requested)
+        self.guidance_hint.clicked.connect(self.guidance_state.use_model_start)
+        self.guidance.valueChanged.connect(self.guidance_state.set_value)
+        self.guidance_state.changed.connect(self._show_guidance)
         self.cancel_button.clicked.connect(self.cancel_requested)
         for signal in (
             self.prompt.textChanged,
             self.negative.textChanged,
             self.scheduler.currentIndexChanged,
             self.steps.valueChanged,
-            self.guidance.valueChanged,
+            self.guidance_state.changed,
             self.strength.valueChanged,
             self.batch.valueChanged,
             self.size.changed,
-            self.seed.changed,
+            self.seed_state.changed,
         ):
             signal.connect(self.changed)
 
@@ -178,8 +194,8 @@ class PromptPanel(QWidget):
             model=self.model_id(),
             scheduler=self.scheduler.currentText(),
             steps=self.steps.value(),
-            guidance_scale=round(self.guidance.value(), 2),
-            seed=self.seed.seed(),
+            guidance_scale=self.guidance_state.value,
+            seed=self.seed_state.seed(),
             width=size[0] if size else None,
             height=size[1] if size else None,
             strength=round(self.strength.value(), 2),
@@ -202,12 +218,11 @@ class PromptPanel(QWidget):
                 f" kept {self.scheduler.currentText()}"
             )
         self.steps.setValue(request.steps)
-        self._guidance_pending = False
-        self.guidance.setValue(request.guidance_scale)
+        self.guidance_state.restore(request.guidance_scale)
         self.size.set_size(request.size)
         self.strength.setValue(request.strength)
         self.batch.setValue(request.batch_size)
-        self.seed.set_seed(request.seed)
+        self.seed_state.restore(request.seed)
         return notes
 
     def _apply_defaults(self) -> None:
@@ -215,7 +230,7 @@ class PromptPanel(QWidget):
         self._select_model(settings.default_model)
         self.scheduler.setCurrentText(settings.default_scheduler)
         self.steps.setValue(settings.default_steps)
-        self._use_model_guidance()
+        self._show_guidance()
         self.strength.setValue(0.75)
         width, height = settings.default_width, settings.default_height
         self.size.set_size((width, height) if width and height else None)
@@ -230,19 +245,30 @@ class PromptPanel(QWidget):
         self.model.clear()
         for info in sorted(models, key=lambda m: not m.embedded):
             label = f"{info.name}  (built in)" if info.embedded else info.name
+            tip = str(info.path)
+            if info.problem is not None:
+                label += "  (cannot run)"
+                tip += f"\n{info.problem}"
             self.model.addItem(label, info.id)
-            self.model.setItemData(
-                self.model.count() - 1, str(info.path), Qt.ItemDataRole.ToolTipRole
-            )
+            row = self.model.count() - 1
+            self.model.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+            self.model.model().item(row).setEnabled(info.usable)
         self.model.blockSignals(False)
-        if not self._select_model(current) and models:
-            self.model.setCurrentIndex(0)
+        if not self._select_model(current):
+            usable = [m for m in models if m.usable]
+            if usable:
+                self._select_model(sorted(usable, key=lambda m: not m.embedded)[0].id)
         self._update_for_model()
-        if self._guidance_pending and models:
-            self._guidance_pending = False
-            self._use_model_guidance()
+
+    def show_loaded_model(self, info: ModelInfo) -> None:
+        """The engine's model, chosen or kept after a failed load: the chooser shows it."""
+        if info.id != self.model_id() and self._select_model(info.id):
+            self.changed.emit()
 
     def _select_model(self, model_id: str) -> bool:
+        known = self._models.get(model_id)
+        if known is not None and not known.usable:
+            return False
         index = self.model.findData(model_id)
         if index < 0 and not self._models and model_id:
             # Before the engine has listed its models, keep the id so a request still names it.
@@ -255,7 +281,6 @@ class PromptPanel(QWidget):
 
     def _model_activated(self, _index: int) -> None:
         self._update_for_model()
-        self._use_model_guidance()
         self.model_chosen.emit(self.model_id())
         self.changed.emit()
 
@@ -275,18 +300,31 @@ class PromptPanel(QWidget):
             self.scheduler.setCurrentText(
                 preferred if preferred in info.samplers else info.samplers[0]
             )
+        # Controls the model's family does not use are hidden (e.g. no negative prompt).
+        self._negative_caption.setVisible(info.uses_negative_prompt)
+        self.negative.setVisible(info.uses_negative_prompt)
+        self.form.setRowVisible(self.guidance_row, info.uses_guidance)
         tip = GUIDANCE_TIP
         if info.recommended_guidance is not None:
             tip += f"\n{info.name} is at its best around {info.recommended_guidance:g}"
         self.guidance.setToolTip(tip)
+        self.guidance_state.choose_model(info)
 
     def _usable_samplers(self) -> tuple[str, ...]:
         info = self.model_info()
         return info.samplers if info else SCHEDULER_NAMES
 
-    def _use_model_guidance(self) -> None:
-        """Start from the chosen model's recommended guidance (else the settings' default)."""
-        self.guidance.setValue(self.settings.guidance_for(self.model_info()))
+    def _show_guidance(self) -> None:
+        state = self.guidance_state
+        if round(self.guidance.value(), 2) != state.value:
+            self.guidance.blockSignals(True)
+            self.guidance.setValue(state.value)
+            self.guidance.blockSignals(False)
+        offer = state.offer
+        if offer is not None and state.model is not None:
+            self.guidance_hint.setText(f"Use {offer:g}")
+            self.guidance_hint.setToolTip(f"{state.model.name} is at its best around {offer:g}")
+        self.guidance_hint.setVisible(offer is not None)
 
     # -- state shown -----------------------------------------------------------------------
 
@@ -317,7 +355,7 @@ class PromptPanel(QWidget):
         self.cancel_button.setEnabled(running)
 
     def show_used_seed(self, seed: int) -> None:
-        self.seed.show_used(seed)
+        self.seed_state.show_used(seed)
 
     def focus_prompt(self) -> None:
         self.prompt.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -56,6 +56,7 @@ class _JobRow(QWidget):
         self.title.setToolTip(job.request.prompt)
         self.detail = _ElidedLabel(f"{state} · {job.summary}")
         self.detail.setObjectName("caption")
+        self.detail.setToolTip(job.summary)  # the whole line, when a narrow panel elides it
         text = QVBoxLayout()
         text.setSpacing(0)
         text.addWidget(self.title)

@@ -34,6 +34,7 @@ class SessionState:
     request: dict[str, Any] = field(default_factory=dict)  # GenerationRequest.to_dict()
     input_image: QImage | None = None
     mask: QImage | None = None
+    mask_tools: dict[str, Any] = field(default_factory=dict)  # brush, feather, overlay
 
 
 class SessionStore:
@@ -44,11 +45,13 @@ class SessionStore:
         self.input_file = paths.data_dir / "session-input.png"
         self.mask_file = paths.data_dir / "session-mask.png"
         self.layout_file = paths.data_dir / "window.json"
+        self.running_file = paths.data_dir / "running-job.json"
         self._lock = threading.Lock()
         self._images_seq = -1
 
-    def save_request(self, request: dict[str, Any]) -> None:
-        write_text_atomic(self.state_file, json.dumps({"version": VERSION, "request": request}))
+    def save_request(self, request: dict[str, Any], mask_tools: dict[str, Any]) -> None:
+        data = {"version": VERSION, "request": request, "mask_tools": mask_tools}
+        write_text_atomic(self.state_file, json.dumps(data))
 
     def save_images(self, seq: int, input_image: QImage | None, mask: QImage | None) -> None:
         """Write both images unless a newer `seq` was written already (any thread)."""
@@ -61,12 +64,19 @@ class SessionStore:
 
     def load_request(self) -> dict[str, Any]:
         """The saved parameters (GenerationRequest.to_dict()), or {} when there are none."""
+        return self._load_section("request")
+
+    def load_mask_tools(self) -> dict[str, Any]:
+        """The saved brush size, feather and overlay style, or {} when there are none."""
+        return self._load_section("mask_tools")
+
+    def _load_section(self, name: str) -> dict[str, Any]:
         try:
             data = json.loads(self.state_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
-        request = data.get("request") if isinstance(data, dict) else None
-        return request if isinstance(request, dict) else {}
+        section = data.get(name) if isinstance(data, dict) else None
+        return section if isinstance(section, dict) else {}
 
     def load_images(self) -> tuple[QImage | None, QImage | None]:
         """(input image, mask); the mask only when it fits the input. Safe on any thread."""
@@ -77,6 +87,23 @@ class SessionStore:
         if mask is None or mask.size() != input_image.size():
             return input_image, None
         return input_image, mask.convertToFormat(QImage.Format.Format_Grayscale8)
+
+    def save_running(self, request: dict[str, Any] | None) -> None:
+        """Note the job now running (None: none is); one still noted at start was interrupted."""
+        if request is None:
+            self.running_file.unlink(missing_ok=True)
+        else:
+            write_text_atomic(self.running_file, json.dumps({"request": request}))
+
+    def take_interrupted(self) -> dict[str, Any]:
+        """The request of a job running when the studio stopped ({} if none); forgets it."""
+        try:
+            data = json.loads(self.running_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        self.running_file.unlink(missing_ok=True)
+        request = data.get("request") if isinstance(data, dict) else None
+        return request if isinstance(request, dict) else {}
 
     def save_layout(self, geometry: QByteArray, dock_state: QByteArray) -> None:
         data = {"geometry": _b64(geometry), "state": _b64(dock_state)}
@@ -144,7 +171,7 @@ class Autosave(QObject):
 
     def _save(self, state: SessionState, write_images: bool, seq: int) -> None:
         try:
-            self._store.save_request(state.request)
+            self._store.save_request(state.request, state.mask_tools)
             self._save_layout()
             if write_images:
                 self._store.save_images(seq, state.input_image, state.mask)

@@ -31,7 +31,7 @@ class RunStatus(QWidget):
         self.model_label = QLabel("Starting the engine…")
         self.model_label.setObjectName("modelStatus")
         self.progress = QProgressBar()
-        self.progress.setFixedWidth(300)
+        self.progress.setFixedWidth(420)  # room for "Step 4/112 (strength 0.75 of 150 steps)"
         self.progress.setTextVisible(True)
         self.progress.hide()
         layout = QHBoxLayout(self)
@@ -40,6 +40,7 @@ class RunStatus(QWidget):
         layout.addWidget(self.model_label)
         self._started = 0.0
         self._last: StepUpdate | None = None
+        self._step_text = ""
         self._last_at = 0.0
         self._timer = QTimer(self, interval=TICK_MS)
         self._timer.timeout.connect(self._render)
@@ -73,8 +74,10 @@ class RunStatus(QWidget):
         self._timer.start()
         self._render()
 
-    def step(self, update: StepUpdate) -> None:
+    def step(self, update: StepUpdate, text: str = "") -> None:
+        """A step done; `text` says which ("step 4/112 (strength 0.75 of 150 steps)")."""
         self._last = update
+        self._step_text = text or f"step {update.step}/{update.total}"
         self._last_at = time.monotonic()
         self.progress.setRange(0, max(1, update.total))
         self.progress.setValue(update.step)
@@ -95,7 +98,7 @@ class RunStatus(QWidget):
         if update is None:
             self.progress.setFormat(f"Starting… · {elapsed}")
             return
-        parts = [f"Step {update.step}/{update.total}", elapsed]
+        parts = [self._step_text[:1].upper() + self._step_text[1:], elapsed]
         if update.eta is not None and update.step < update.total:
             parts.append(f"ETA {clock(update.eta - (now - self._last_at))}")
         elif update.step >= update.total:

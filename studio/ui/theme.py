@@ -42,6 +42,8 @@ QToolButton#modeButton {{
 QToolButton#modeButton:checked {{ background: {ACCENT}; color: #1b1409; border-color: {ACCENT}; }}
 QToolButton:checked {{ background: #55565e; border: 1px solid #7a7b84; border-radius: 3px; }}
 QLabel#caption {{ color: #9b9ca4; }}
+QLineEdit[locked="true"] {{ border: 2px solid {ACCENT}; background: #3b2e1c; font-weight: bold; }}
+QToolButton#seedLock:checked {{ background: {ACCENT}; color: #1b1409; border-color: {ACCENT}; }}
 QLabel#inputThumb {{ background: #1e1f22; border: 1px solid #3a3b40; }}
 QFrame#notice {{ border-radius: 4px; margin: 6px; }}
 QFrame#notice[kind="error"] {{ background: #5c2529; border: 1px solid #a8434a; }}

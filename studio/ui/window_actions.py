@@ -29,6 +29,7 @@ class WindowActions:
     use_as_input: QAction
     show_input: QAction
     restore_shown: QAction
+    image_info: QAction
     clear_queue: QAction
     brush: QAction
     eraser: QAction
@@ -69,10 +70,11 @@ def _action(
 
 
 def build_actions(parent: QObject, undo_stack: QUndoStack) -> WindowActions:
-    undo = undo_stack.createUndoAction(parent, "Undo Mask")
+    # The stack's command texts name the edit ("Erase mask"): "Undo Erase mask".
+    undo = undo_stack.createUndoAction(parent, "Undo")
     undo.setShortcut(QKeySequence("Ctrl+Z"))
     undo.setToolTip("Undo the last mask stroke (Ctrl+Z; in a text box it undoes typing)")
-    redo = undo_stack.createRedoAction(parent, "Redo Mask")
+    redo = undo_stack.createRedoAction(parent, "Redo")
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     redo.setToolTip("Redo a mask stroke (Ctrl+Shift+Z)")
     actions = WindowActions(
@@ -91,6 +93,12 @@ def build_actions(parent: QObject, undo_stack: QUndoStack) -> WindowActions:
         show_input=_action(parent, "Show &Input Image", ["Ctrl+Shift+I"]),
         restore_shown=_action(
             parent, "&Restore Parameters of Shown Image", ["Ctrl+Shift+R"], "Restore parameters"
+        ),
+        image_info=_action(
+            parent,
+            "Image &Info…",
+            ["Ctrl+Shift+P"],
+            "Show the parameters stored in the shown image (PNG info)",
         ),
         clear_queue=_action(parent, "C&lear Waiting Jobs"),
         brush=_action(parent, "&Brush", ["B"], "Paint the mask", "Brush"),
@@ -117,7 +125,7 @@ def build_actions(parent: QObject, undo_stack: QUndoStack) -> WindowActions:
 
 def build_menus(menubar: QMenuBar, a: WindowActions, docks: list[QDockWidget]) -> None:
     file = menubar.addMenu("&File")
-    file.addActions([a.open, a.paste, a.save_as])
+    file.addActions([a.open, a.paste, a.save_as, a.image_info])
     file.addSeparator()
     file.addAction(a.settings)
     file.addSeparator()

@@ -12,6 +12,7 @@ import gc
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
@@ -19,11 +20,11 @@ from PySide6.QtGui import QImage
 from studio.core.errors import GenerationCancelled, StudioError
 from studio.core.history import HistoryStore
 from studio.core.models import ModelInfo
-from studio.core.outputs import save_result
 from studio.core.paths import AppPaths
 from studio.core.protocol import EngineProtocol
 from studio.core.request import GenerationRequest
 from studio.core.results import StepUpdate
+from studio.core.service import StudioResult, StudioService
 from studio.core.settings import Settings
 from studio.ui.job_queue import Job
 from studio.ui.qt_images import pil_to_qimage
@@ -40,13 +41,21 @@ def default_engine_factory(settings: Settings) -> EngineProtocol:
     return Engine.from_settings(settings)
 
 
+@dataclass(frozen=True)
+class FinishedJob:
+    """A saved generation and its images as QImages, made on the worker thread."""
+
+    outcome: StudioResult
+    images: list[QImage]
+
+
 class EngineWorker(QObject):
     """Runs on the worker thread. Slots are invoked through queued signals only."""
 
     started = Signal(int)  # job id
     progress = Signal(object)  # StepUpdate
     preview = Signal(QImage)
-    finished = Signal(int, list)  # job id, list[Path] of saved PNGs
+    finished = Signal(int, object)  # job id, FinishedJob
     failed = Signal(int, str)  # job id, message fit to show a person
     cancelled = Signal(int)
     models_listed = Signal(list)  # list[ModelInfo], embedded first
@@ -121,12 +130,8 @@ class EngineWorker(QObject):
                 if self._loaded is not None:
                     self.model_loaded.emit(self._loaded)  # the engine keeps the previous model
                 raise
-            result = self._ensure_engine().generate(request, self._on_step, cancel)
-            if self._history is None:
-                self._history = HistoryStore(self._paths.history_db)
-            saved = save_result(
-                result, self._settings.outputs_folder(self._paths.outputs_dir), self._history
-            )
+            outcome = self._service().generate(request, self._on_step, cancel)
+            images = [pil_to_qimage(image) for image in outcome.images]
         except GenerationCancelled:
             self.cancelled.emit(job_id)
         except Exception as exc:
@@ -134,7 +139,13 @@ class EngineWorker(QObject):
                 log.exception("job %d failed", job_id)
             self.failed.emit(job_id, _message(exc))
         else:
-            self.finished.emit(job_id, list(saved))
+            self.finished.emit(job_id, FinishedJob(outcome, images))
+
+    def _service(self) -> StudioService:
+        if self._history is None:
+            self._history = HistoryStore(self._paths.history_db)
+        outputs = self._settings.outputs_folder(self._paths.outputs_dir)
+        return StudioService(self._ensure_engine(), self._history, outputs)
 
     def _on_step(self, update: StepUpdate) -> None:
         self.progress.emit(update)

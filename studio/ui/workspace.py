@@ -20,7 +20,8 @@ from studio.core.errors import ImageError
 from studio.core.request import GenerationRequest, Mode
 from studio.ui import tasks
 from studio.ui.canvas import CanvasView
-from studio.ui.image_files import OPEN_FILTER, read_image, read_image_and_request, read_request
+from studio.ui.image_files import OPEN_FILTER, read_image, read_image_and_info, read_request
+from studio.ui.image_info_dialog import ImportChoice, ask_import
 from studio.ui.mask_painter import MaskPainter
 from studio.ui.prompt_panel import PromptPanel
 
@@ -32,6 +33,7 @@ class Workspace(QObject):
     input_changed = Signal()
     title_changed = Signal(str)
     message = Signal(str)  # a note for the status bar
+    notice = Signal(str)  # a note the user must not miss, shown over the canvas
     error = Signal(str)
 
     def __init__(self, canvas: CanvasView, painter: MaskPainter, panel: PromptPanel) -> None:
@@ -42,10 +44,12 @@ class Workspace(QObject):
         self.input: QImage | None = None
         self.shown: QImage | None = None
         self.shown_path: Path | None = None
+        self.input_path: Path | None = None  # the file the input came from, if any
+        self.choose_import = ask_import  # tests answer for the user
         self.showing_input = False
         self._preview_job: int | None = None
         canvas.set_placeholder_text(PLACEHOLDER)
-        canvas.image_dropped.connect(lambda path: self.open_file(Path(path), dropped=True))
+        canvas.image_dropped.connect(lambda path: self.open_file(Path(path)))
         panel.mode_changed.connect(self._mode_changed)
 
     # -- showing ---------------------------------------------------------------------------
@@ -68,11 +72,17 @@ class Workspace(QObject):
         self._show_mask(self.panel.mode())
         self.title_changed.emit("Input image")
 
-    def set_input(self, image: QImage, switch_mode: bool = True) -> None:
-        """Make `image` the input; the mask follows its size (cleared only when that changes)."""
+    def set_input(self, image: QImage, switch_mode: bool = True, path: Path | None = None) -> None:
+        """Make `image` (read from `path`, if a file) the input; the mask follows its size."""
+        previous = self.input
         self.input = image.convertToFormat(QImage.Format.Format_RGB888)
+        self.input_path = path
         if self.painter.size() != self.input.size():
             self.painter.resize_to(self.input.size())
+        elif previous is not None and previous != self.input and not self.painter.is_empty():
+            # A mask belongs to the picture it was painted on; undo brings it back for this one.
+            self.painter.clear()
+            self.notice.emit("The mask was cleared for the new input image; Ctrl+Z brings it back")
         self.panel.set_input_image(self.input)
         if switch_mode and self.panel.mode() is Mode.TXT2IMG:
             self.panel.set_mode(Mode.IMG2IMG)
@@ -84,7 +94,7 @@ class Workspace(QObject):
         if image is None:
             self.message.emit("Show a result first, then use it as input")
             return
-        self.set_input(image)
+        self.set_input(image, path=self.shown_path)
         self.message.emit("The shown image is now the input image")
 
     def _mode_changed(self, mode: Mode) -> None:
@@ -111,17 +121,9 @@ class Workspace(QObject):
         self.canvas.show_preview(preview, target)
         self._preview_job = job_id
 
-    def show_result(self, job_id: int, path: Path) -> None:
-        tasks.spawn(self._show_result(job_id, path))
-
-    async def _show_result(self, job_id: int, path: Path) -> None:
-        try:
-            image, request = await tasks.in_thread(read_image_and_request, path)
-        except ImageError as exc:
-            self.error.emit(str(exc))
-            return
-        if request is not None and request.seed is not None:
-            self.panel.show_used_seed(request.seed)
+    def show_result(self, job_id: int, image: QImage, path: Path, seed: int) -> None:
+        """A finished job's first image, saved at `path`, made with `seed`."""
+        self.panel.show_used_seed(seed)
         if self._preview_job not in (None, job_id):
             self.shown, self.shown_path = image, path  # the next job's previews are showing
             return
@@ -147,22 +149,40 @@ class Workspace(QObject):
         if path:
             self.open_file(Path(path))
 
-    def open_file(self, path: Path, dropped: bool = False) -> None:
-        tasks.spawn(self._open_file(path, dropped))
+    def open_file(self, path: Path, always_ask: bool = False) -> None:
+        tasks.spawn(self._open_file(path, always_ask))
 
-    async def _open_file(self, path: Path, dropped: bool) -> None:
+    async def _open_file(self, path: Path, always_ask: bool) -> None:
+        """Open, drop and paste alike: an image with parameters asks what to take from it."""
         try:
-            image, request = await tasks.in_thread(read_image_and_request, path)
+            image, info = await tasks.in_thread(read_image_and_info, path)
         except ImageError as exc:
             self.error.emit(str(exc))
             return
-        if dropped and request is not None:
-            # An image from an AUTOMATIC1111-compatible app: take its parameters too.
-            self.restore_parameters(dataclasses.replace(request, mode=self.panel.mode()), path.name)
-            self.set_input(image, switch_mode=False)
-            return
-        self.set_input(image)
-        self.message.emit(f"Input image: {path.name}")
+        if info.request is None and not always_ask:
+            choice: ImportChoice | None = ImportChoice.INPUT
+        else:
+            choice = self.choose_import(self._parent(), path.name, info, image)
+        if choice in (ImportChoice.PARAMETERS, ImportChoice.BOTH):
+            request = info.request
+            if choice is ImportChoice.BOTH:
+                request = dataclasses.replace(request, mode=self.panel.mode())
+            self.restore_parameters(request, path.name, info.notes)
+        if choice is ImportChoice.INPUT:
+            self.set_input(image, path=path)
+            self.message.emit(f"Input image: {path.name}")
+        elif choice is ImportChoice.BOTH:
+            self.set_input(image, switch_mode=False, path=path)
+
+    def show_image_info(self) -> None:
+        """The "PNG info" view of the shown image's file, else of a file the user picks."""
+        path = self._shown_file()
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(self._parent(), "Image info", "", OPEN_FILTER)
+            if not chosen:
+                return
+            path = Path(chosen)
+        self.open_file(path, always_ask=True)
 
     def show_file(self, path: Path, as_input: bool = False) -> None:
         tasks.spawn(self._show_file(path, as_input))
@@ -174,7 +194,7 @@ class Workspace(QObject):
             self.error.emit(str(exc))
             return
         if as_input:
-            self.set_input(image)
+            self.set_input(image, path=path)
         else:
             self.show_image(image, path)
 
@@ -192,13 +212,20 @@ class Workspace(QObject):
                 return
         self.message.emit("The clipboard holds no image")
 
-    def restore_parameters(self, request: GenerationRequest, source: str) -> None:
-        notes = self.panel.set_request(request)
+    def restore_parameters(
+        self, request: GenerationRequest, source: str, notes: list[str] | None = None
+    ) -> None:
+        notes = [*(notes or []), *self.panel.set_request(request)]
+        if request.seed is not None:
+            notes.append(f"seed {request.seed} is locked: unlock it for new images")
         text = f"Restored parameters from {source}"
         self.message.emit(f"{text} ({'; '.join(notes)})" if notes else text)
 
+    def _shown_file(self) -> Path | None:
+        return self.input_path if self.showing_input else self.shown_path
+
     def restore_shown_parameters(self) -> None:
-        path = None if self.showing_input else self.shown_path
+        path = self._shown_file()
         if path is None:
             self.message.emit("The shown image has no saved parameters")
             return

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from studio.core.compare import KEY_ORDER, differing_parameters
-from studio.core.request import GenerationRequest
+from studio.core.compare import KEY_ORDER, applicable_parameters, differing_parameters
+from studio.core.request import GenerationRequest, Mode
 
 
 def test_only_differing_keys_in_a_sensible_order():
@@ -69,3 +69,13 @@ def test_unhashable_values_are_compared():
 def test_one_outlier_shows_on_every_entry():
     params = [{"seed": 1}, {"seed": 1}, {"seed": 9}]
     assert differing_parameters(params) == [{"seed": 1}, {"seed": 1}, {"seed": 9}]
+
+
+def test_captions_leave_out_what_the_mode_ignores():
+    txt2img = applicable_parameters(GenerationRequest("a", strength=0.3, mask_feather=9))
+    assert "strength" not in txt2img and "mask_feather" not in txt2img
+    assert txt2img["guidance_scale"] == 7.5
+    img2img = applicable_parameters(GenerationRequest("a", mode=Mode.IMG2IMG, strength=0.3))
+    assert img2img["strength"] == 0.3 and "mask_feather" not in img2img
+    inpaint = applicable_parameters(GenerationRequest("a", mode=Mode.INPAINT, mask_feather=9))
+    assert inpaint["mask_feather"] == 9 and "init_image" not in inpaint

@@ -34,7 +34,8 @@ def history(tmp_path):
 
 def test_writes_each_image_and_records_it(tmp_path, history):
     outputs = tmp_path / "not" / "yet" / "there"
-    paths = save_result(_result([100, 101, 102]), outputs, history)
+    saved = save_result(_result([100, 101, 102]), outputs, history)
+    paths = [entry.path for entry in saved]
 
     assert len(paths) == 3
     assert sorted(outputs.iterdir()) == sorted(paths)  # no temp files left behind
@@ -48,6 +49,7 @@ def test_writes_each_image_and_records_it(tmp_path, history):
 
     # In the database before save_result returned, newest first.
     entries = history.entries()
+    assert entries == list(reversed(saved))  # what it returned is what the database holds
     assert [e.path for e in entries] == list(reversed(paths))
     assert [e.seed for e in entries] == [102, 101, 100]
     assert {e.model for e in entries} == {"Snail Mini"}
@@ -55,7 +57,8 @@ def test_writes_each_image_and_records_it(tmp_path, history):
 
 
 def test_model_name_falls_back_to_the_request_model(tmp_path, history):
-    (path,) = save_result(_result([5], model_name=""), tmp_path, history)
+    (entry,) = save_result(_result([5], model_name=""), tmp_path, history)
+    path = entry.path
     assert history.entries()[0].model == REQUEST.model
     assert f"Model: {REQUEST.model}" in Image.open(path).info["parameters"]
 
@@ -64,7 +67,7 @@ def test_names_sort_in_save_order_and_never_collide(tmp_path, history):
     # Same seed, same second: the counter keeps them apart and in order.
     first = save_result(_result([7, 7]), tmp_path, history)
     second = save_result(_result([7]), tmp_path, history)
-    names = [p.name for p in first + second]
+    names = [e.path.name for e in first + second]
     assert len(set(names)) == 3
     assert sorted(names) == names
     counters = [int(NAME.match(n)[3]) for n in names]
@@ -76,8 +79,8 @@ def test_counter_continues_from_existing_files(tmp_path, history):
     (tmp_path / "20200101-000000-00041-5.png").write_bytes(b"")
     (tmp_path / "unrelated-99999.png").write_bytes(b"")
     assert next_counter(tmp_path) == 42
-    (path,) = save_result(_result([1]), tmp_path, history)
-    assert NAME.match(path.name)[3] == "00042"
+    (entry,) = save_result(_result([1]), tmp_path, history)
+    assert NAME.match(entry.path.name)[3] == "00042"
 
 
 def test_next_counter_of_a_missing_folder(tmp_path):
@@ -95,7 +98,7 @@ def test_concurrent_saves_get_distinct_files(tmp_path, history):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    paths = [p for batch in results for p in batch]
+    paths = [e.path for batch in results for e in batch]
     assert len(paths) == len(set(paths)) == 8
     assert history.count() == 8
 

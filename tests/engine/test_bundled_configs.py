@@ -1,4 +1,4 @@
-"""The bundled diffusers configs (resources/configs) describe the real models, and single files
+"""The bundled diffusers configs (studio/resources/configs) describe the real models, and single files
 load with them offline.
 
 Every component is built from its config on the meta device (no memory for weights) and its

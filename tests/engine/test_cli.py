@@ -126,8 +126,13 @@ def test_inpaint_from_the_command_line_keeps_pixels_outside_the_mask(run, tmp_pa
 def test_models_lists_id_family_format_and_path(run, tiny_model_dir):
     status, stdout, _ = run("models")
     assert status == 0
-    row = next(line for line in stdout.splitlines() if line.startswith("tiny "))
+    header, *lines = stdout.splitlines()
+    row = next(line for line in lines if line.startswith("tiny "))
     assert "SD 1.5" in row and "diffusers" in row and str(tiny_model_dir / "tiny") in row
+    # Every column, PATH included, starts where its header does, after at least two spaces.
+    assert header.split()[:6] == ["ID", "FAMILY", "FORMAT", "SIZE", "MEMORY", "PATH"]
+    at = header.index("PATH")
+    assert row[at - 2 : at] == "  " and row[at:] == str(tiny_model_dir / "tiny")
 
 
 def one_line_error(run, *args: str) -> str:

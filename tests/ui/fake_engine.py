@@ -52,6 +52,7 @@ class FakeEngine:
         self.threads: set[str] = set()
         self.loaded: str | None = None
         self._failures: list[BaseException] = []
+        self._load_failures: dict[str, BaseException] = {}
         self._hold_at: int | None = None
         self._gate = threading.Event()
         self._gate.set()
@@ -64,6 +65,10 @@ class FakeEngine:
     def fail_next(self, error: BaseException) -> None:
         """The next generate() raises `error` (after recording the request)."""
         self._failures.append(error)
+
+    def fail_load(self, model: str, error: BaseException) -> None:
+        """Loading `model` raises `error` (the engine then keeps the previous model)."""
+        self._load_failures[model] = error
 
     def hold(self, at_step: int = 1) -> None:
         """Jobs pause after reporting `at_step` until `release()` (or their cancel)."""
@@ -91,6 +96,8 @@ class FakeEngine:
         self.loads.append(model)
         if not self._load_gate.wait(WAIT_LIMIT):
             raise ModelError("fake load was held and never released")
+        if model in self._load_failures:
+            raise self._load_failures[model]
         if model not in self._models:
             raise ModelError(f"unknown model {model!r}")
         self.loaded = model
@@ -110,14 +117,17 @@ class FakeEngine:
         cancel = cancel or threading.Event()
         request = self._resolve(request)
         start = time.perf_counter()
-        for step in range(1, request.steps + 1):
+        total = request.steps
+        if request.mode.uses_init_image:  # like diffusers: strength's share of the steps
+            total = max(1, int(request.steps * request.strength))
+        for step in range(1, total + 1):
             if cancel.is_set():
                 raise GenerationCancelled()
             if self.step_delay:
                 time.sleep(self.step_delay)
             if on_step is not None:
-                preview = _pattern(request.seed or 0, (64, 64), step / request.steps)
-                on_step(StepUpdate(step, request.steps, time.perf_counter() - start, preview))
+                preview = _pattern(request.seed or 0, (64, 64), step / total)
+                on_step(StepUpdate(step, total, time.perf_counter() - start, preview))
             if self._hold_at == step:
                 self._wait_for_release(cancel)
         seeds = [(request.seed or 0) + i for i in range(request.batch_size)]

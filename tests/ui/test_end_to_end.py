@@ -75,7 +75,7 @@ def saved_by_job(qtbot, events: WorkerEvents, count: int = 1) -> Path:
     """Wait for the `count`-th job to end, which must have finished; the PNG it saved."""
     ended = wait_job_ends(qtbot, events, count)
     assert ended[count - 1] == "finished", events.args("failed")
-    return Path(events.args("finished")[-1][1][0])
+    return events.args("finished")[-1][1].outcome.paths[0]
 
 
 def pngs(paths) -> list[Path]:

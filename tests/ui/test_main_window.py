@@ -13,6 +13,8 @@ from studio.core.history import HistoryStore
 from studio.core.metadata import read_png_request, save_png
 from studio.core.request import GenerationRequest, Mode
 from studio.ui import tasks
+from studio.ui import workspace as workspace_module
+from studio.ui.image_info_dialog import ImportChoice
 from studio.ui.main_window import DEFAULT_SIZE
 from studio.ui.qt_images import qimage_to_pil
 
@@ -37,7 +39,7 @@ def test_prompt_and_ctrl_enter_gives_previews_then_result(
     window.canvas.show_preview = lambda image, size=None: previews.append((image, size))
     qtbot.keyClicks(window.panel.prompt, "a snail on a leaf")
     qtbot.keyClick(window.panel.prompt, Qt.Key.Key_Return, CTRL)
-    saved = events.wait(qtbot, "finished")[1][0]
+    saved = events.wait(qtbot, "finished")[1].outcome.paths[0]
     idle(qtbot, window)
     assert fake_engine.requests[-1].prompt == "a snail on a leaf"
     assert len(previews) == 20  # every step, stretched over the result's size
@@ -229,7 +231,8 @@ def test_dropping_an_a1111_png_restores_its_parameters(window, qtbot, tmp_path):
     save_png(Image.new("RGB", (64, 48), "gray"), path, request, seed=1234, model_name="webui")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    window.workspace.open_file(path, dropped=True)
+    window.workspace.choose_import = lambda *_args: ImportChoice.BOTH
+    window.workspace.open_file(path)
     idle(qtbot, window)
     restored = window.panel.request()
     assert restored.prompt == "a castle, matte painting" and restored.negative_prompt == "lowres"
@@ -366,3 +369,73 @@ def test_settings_are_saved_and_sent_to_the_worker(window, events, qtbot, paths,
     assert (saved.default_steps, saved.precision) == (12, "fp32")
     # Other folders and precision need a new engine: the worker lists the models again.
     events.wait(qtbot, "models_listed")
+
+
+def test_a_finished_job_is_shown_from_memory_not_read_back(
+    window, events, qtbot, fake_engine, monkeypatch
+):
+    def no_read(*_args):
+        raise AssertionError("the window read back a file it had in memory")
+
+    window.history.refresh()
+    qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=TIMEOUT)
+    monkeypatch.setattr(workspace_module, "read_image_and_info", no_read)
+    monkeypatch.setattr(window.history._store, "entries", no_read)
+    window.panel.prompt.setPlainText("a snail")
+    window.generate()
+    done = events.wait(qtbot, "finished")[1]
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: window.canvas.image() is not None, timeout=TIMEOUT)
+    assert window.canvas.image() == done.images[0]
+    assert window.history.entries() == done.outcome.entries
+    assert window.history.count_label.text().startswith("1 image ")
+    assert window.panel.seed.field.text() == str(done.outcome.seeds[0])
+
+
+def test_image_to_image_progress_says_it_runs_strengths_share_of_the_steps(
+    window, qtbot, fake_engine
+):
+    image = QImage(64, 64, QImage.Format.Format_RGB888)
+    image.fill(Qt.GlobalColor.darkCyan)
+    window.workspace.set_input(image)
+    window.panel.steps.setValue(150)
+    window.panel.strength.setValue(0.75)
+    fake_engine.hold(at_step=4)
+    window.panel.prompt.setPlainText("x")
+    window.generate()
+    qtbot.waitUntil(fake_engine.holding.is_set, timeout=TIMEOUT)
+    expected = "step 4/112 (strength 0.75 of 150 steps)"
+    qtbot.waitUntil(lambda: expected in window.queue_panel._row(0).detail.full_text())
+    assert window.run_status.text().startswith("Step 4/112 (strength 0.75 of 150 steps)")
+    fake_engine.release()
+    idle(qtbot, window)
+
+
+def test_identical_queued_jobs_can_be_told_apart(window, qtbot, fake_engine):
+    fake_engine.hold(at_step=1)
+    window.panel.prompt.setPlainText("same")
+    window.generate()
+    window.generate()
+    qtbot.waitUntil(fake_engine.holding.is_set, timeout=TIMEOUT)
+    details = [window.queue_panel._row(i).detail.full_text() for i in range(2)]
+    assert details[0] != details[1]
+    for detail in details:
+        assert "snail-mini" in detail and "random seed" in detail and "native size" in detail
+    fake_engine.release()
+    idle(qtbot, window)
+
+
+def test_edit_menu_names_the_mask_edit_once(window):
+    window.workspace.set_input(QImage(64, 64, QImage.Format.Format_RGB888))
+    window.painter.set_eraser(True)
+    window.painter.begin_stroke(QPointF(10, 10))
+    window.painter.end_stroke()
+    assert window.actions_.undo.text() == "Undo Erase mask"
+
+
+def test_an_empty_file_says_it_is_empty(window, qtbot, tmp_path):
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    window.workspace.open_file(path)
+    idle(qtbot, window)
+    assert window.notice.text() == "cannot read empty.png: the file is empty"

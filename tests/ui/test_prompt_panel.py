@@ -33,15 +33,41 @@ def test_models_listed_embedded_first_and_selected(panel):
     assert panel.size.preset.currentText() == "Native (256\u00d7256)"
 
 
+def _choose_model(panel, index: int) -> None:
+    panel.model.setCurrentIndex(index)
+    panel.model.activated.emit(index)
+
+
 def test_guidance_starts_at_the_models_recommendation_else_the_default(panel):
     assert panel.request().guidance_scale == 2.5  # the fake snail-mini recommends 2.5
     assert "around 2.5" in panel.guidance.toolTip()
+    assert panel.guidance_hint.isHidden()  # already at the recommendation
     for index, guidance, tip in ((1, 7.5, False), (0, 2.5, True)):
-        panel.guidance.setValue(12.0)  # the user's own value gives way to the new model's
-        panel.model.setCurrentIndex(index)
-        panel.model.activated.emit(index)
+        _choose_model(panel, index)  # untouched, the guidance follows the model
         assert panel.request().guidance_scale == guidance
         assert ("around 2.5" in panel.guidance.toolTip()) is tip
+
+
+def test_switching_models_keeps_the_users_guidance_and_offers_the_recommendation(panel):
+    _choose_model(panel, 1)  # Other SD 1.5, no recommendation
+    panel.guidance.setValue(4.0)
+    _choose_model(panel, 0)  # snail-mini recommends 2.5
+    assert panel.request().guidance_scale == 4.0
+    assert panel.guidance_hint.isVisibleTo(panel) and panel.guidance_hint.text() == "Use 2.5"
+    panel.guidance_hint.click()
+    assert panel.request().guidance_scale == 2.5 and panel.guidance_hint.isHidden()
+    panel.guidance.setValue(6.0)
+    _choose_model(panel, 1)
+    assert panel.request().guidance_scale == 6.0 and panel.guidance_hint.isHidden()
+
+
+def test_a_locked_seed_is_unmistakable(panel):
+    unlocked = panel.seed.lock.text()
+    panel.seed_state.restore(1234)
+    assert panel.seed_state.locked and panel.seed.lock.text() != unlocked
+    assert "Locked" in panel.seed.lock.text() and panel.seed.field.property("locked") is True
+    panel.seed.lock.click()
+    assert panel.seed.lock.text() == unlocked and panel.seed.field.property("locked") is False
 
 
 def test_a_model_offers_only_the_samplers_that_work_on_it(panel):

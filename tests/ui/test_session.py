@@ -20,7 +20,7 @@ def _work_on(window, qtbot) -> None:
     window.panel.negative.setPlainText("dry")
     window.panel.steps.setValue(31)
     window.panel.guidance.setValue(4.5)
-    window.panel.seed.set_seed(424242)
+    window.panel.seed_state.restore(424242)
     image = QImage(160, 96, QImage.Format.Format_RGB888)
     image.fill(Qt.GlobalColor.darkYellow)
     QGuiApplication.clipboard().setImage(image)
@@ -104,3 +104,53 @@ def test_a_stale_background_write_never_wins(paths):
     store.save_images(1, older, None)
     image, mask = store.load_images()
     assert image.pixelColor(0, 0).name() == "#ffffff" and mask is None
+
+
+def test_brush_feather_and_overlay_come_back_after_a_restart(make_window, qtbot):
+    first = make_window()
+    _work_on(first, qtbot)
+    first.painter.set_brush_size(23)
+    first.painter.set_feather(13)
+    first.painter.style.set_color("Cyan")
+    first.painter.style.set_opacity(0.7)
+    first.close()
+    second = make_window()
+    qtbot.waitUntil(lambda: second.workspace.input is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=TIMEOUT)
+    painter = second.painter
+    assert (painter.brush_size, painter.feather) == (23, 13)
+    assert (painter.style.color, painter.style.opacity) == ("Cyan", 0.7)
+    tools = second.panel._mask_tools
+    assert (tools.feather.value(), tools.size_label.text()) == (13, "23 px")
+
+
+def test_a_job_interrupted_by_a_kill_is_offered_again(make_window, qtbot, fake_engine, paths):
+    from tests.ui.fake_engine import FakeEngine
+
+    first = make_window()
+    fake_engine.hold(at_step=2)
+    first.panel.prompt.setPlainText("a snail at dusk")
+    first.panel.steps.setValue(12)
+    first.generate()
+    qtbot.waitUntil(fake_engine.holding.is_set, timeout=TIMEOUT)
+    assert SessionStore(paths).running_file.exists()
+    # No close: a second window starts as after a kill.
+    engine = FakeEngine()
+    second = make_window(engine=engine)
+    assert "A job was interrupted" in second.notice.text()
+    assert "a snail at dusk" in second.notice.text()
+    assert not SessionStore(paths).running_file.exists()  # offered once
+    second.notice.action.click()
+    qtbot.waitUntil(lambda: len(engine.requests) == 1, timeout=TIMEOUT)
+    assert (engine.requests[0].prompt, engine.requests[0].steps) == ("a snail at dusk", 12)
+
+
+def test_a_finished_or_closed_job_is_not_offered_again(make_window, qtbot, paths):
+    first = make_window()
+    first.panel.prompt.setPlainText("done")
+    first.generate()
+    qtbot.waitUntil(lambda: len(first.queue) == 0, timeout=TIMEOUT)
+    assert not SessionStore(paths).running_file.exists()
+    first.close()
+    second = make_window()
+    assert "interrupted" not in second.notice.text()

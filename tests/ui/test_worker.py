@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtGui import QImage
@@ -14,6 +15,7 @@ from studio.core.metadata import read_png_request
 from studio.core.request import GenerationRequest, Mode
 from studio.core.settings import Settings
 from studio.ui.job_queue import JobQueue
+from studio.ui.qt_images import qimage_to_pil
 from studio.ui.worker import WorkerClient
 from tests.ui.conftest import WorkerEvents
 
@@ -51,7 +53,8 @@ def test_generate_reports_steps_and_saves_before_finishing(
 ):
     j = job()
     client.submit(j)
-    job_id, saved = events.wait(qtbot, "finished")
+    job_id, done = events.wait(qtbot, "finished")
+    saved = done.outcome.paths
     assert job_id == j.id
     assert events.args("started") == [(j.id,)]
     assert [u.step for (u,) in events.args("progress")] == [1, 2, 3, 4]
@@ -60,7 +63,13 @@ def test_generate_reports_steps_and_saves_before_finishing(
     assert len(saved) == 1 and saved[0].is_file()
     assert saved[0].parent == paths.outputs_dir
     assert read_png_request(saved[0]).prompt == "a snail"
-    assert HistoryStore(paths.history_db).entries()[0].path == saved[0]
+    assert HistoryStore(paths.history_db).entries() == done.outcome.entries
+    # The whole result comes back in memory: the image as drawn, its seed and history entry.
+    assert done.outcome.seeds == [7]
+    assert len(done.images) == 1 and done.images[0].size().toTuple() == (256, 256)
+    assert np.array_equal(
+        np.asarray(qimage_to_pil(done.images[0])), np.asarray(Image.open(saved[0]).convert("RGB"))
+    )
     # The engine was built and used off the UI thread; the UI got every signal on its own.
     assert threading.main_thread().name not in fake_engine.threads
     assert client.factory_threads and threading.main_thread().name not in client.factory_threads
@@ -69,8 +78,9 @@ def test_generate_reports_steps_and_saves_before_finishing(
 
 def test_batch_saves_every_image(qtbot, client, events):
     client.submit(job(GenerationRequest("two", steps=2, seed=1, batch_size=2)))
-    _job_id, saved = events.wait(qtbot, "finished")
-    assert [p.name.rsplit("-", 1)[1] for p in saved] == ["1.png", "2.png"]
+    _job_id, done = events.wait(qtbot, "finished")
+    assert [p.name.rsplit("-", 1)[1] for p in done.outcome.paths] == ["1.png", "2.png"]
+    assert [e.seed for e in done.outcome.entries] == [1, 2] and len(done.images) == 2
 
 
 def test_failure_is_reported_and_next_job_works(qtbot, client, events, fake_engine):
@@ -160,8 +170,8 @@ def test_inpaint_result_keeps_pixels_outside_the_mask(qtbot, client, events):
         "fill", mode=Mode.INPAINT, steps=2, seed=3, init_image=init, mask=mask, mask_feather=0
     )
     client.submit(job(request))
-    _job_id, saved = events.wait(qtbot, "finished")
-    with Image.open(saved[0]) as result:
+    _job_id, done = events.wait(qtbot, "finished")
+    with Image.open(done.outcome.paths[0]) as result:
         assert result.size == (64, 64)
         assert result.getpixel((48, 10)) == (10, 200, 30)
         assert result.getpixel((10, 10)) != (10, 200, 30)
