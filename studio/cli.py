@@ -193,13 +193,18 @@ def run_generate(options: argparse.Namespace) -> int:
         HistoryStore(paths.history_db),
         settings.outputs_folder(paths.outputs_dir),
     )
+    with _ProgressBar("loading", unit="B", unit_scale=True) as bar:
+        model = service.load_model(request.model, lambda p: bar.show(p.done, p.total))
     if options.guidance is None:
-        model = service.load_model(request.model)
         request = dataclasses.replace(request, guidance_scale=settings.guidance_for(model))
+    if options.steps is None:
+        request = dataclasses.replace(request, steps=settings.steps_for(model))
     cancel = threading.Event()
-    with _ProgressBar() as bar:
+    with _ProgressBar("denoising", unit="step") as bar:
         try:
-            outcome = service.generate(request, bar.update, cancel, out=options.out)
+            outcome = service.generate(
+                request, lambda u: bar.show(u.step, u.total), cancel, out=options.out
+            )
         except KeyboardInterrupt:
             cancel.set()
             raise
@@ -222,9 +227,12 @@ def _open_image(path: Path | None, what: str) -> Image.Image | None:
 
 
 class _ProgressBar:
-    """A tqdm bar on stderr, created at the first step (img2img runs fewer steps than asked)."""
+    """A tqdm bar on stderr, created at the first report (img2img runs fewer steps than asked,
+    and a model already in memory reports no reading at all)."""
 
-    def __init__(self) -> None:
+    def __init__(self, desc: str, **options: object) -> None:
+        self._desc = desc
+        self._options = options
         self._bar = None
 
     def __enter__(self) -> _ProgressBar:
@@ -234,10 +242,10 @@ class _ProgressBar:
         if self._bar is not None:
             self._bar.close()
 
-    def update(self, update) -> None:
+    def show(self, done: int, total: int) -> None:
         from tqdm import tqdm
 
         if self._bar is None:
-            self._bar = tqdm(total=update.total, desc="denoising", unit="step", file=sys.stderr)
-        self._bar.n = update.step
+            self._bar = tqdm(total=total, desc=self._desc, file=sys.stderr, **self._options)
+        self._bar.n = done
         self._bar.refresh()

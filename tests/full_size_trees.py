@@ -54,9 +54,7 @@ def write_comfyui_tree(root: Path) -> Path:
         models / "vae" / "ae.safetensors", vae_to_ldm(_state("flux-dev", "vae"), ""), torch.float32
     )
     (models / "unet").mkdir()
-    write_gguf_header_only(
-        models / "unet" / "flux1-dev-Q4_0.gguf", original_checkpoint("flux-dev")
-    )
+    write_gguf_header_only(models / "unet" / "flux1-dev-Q4_0.gguf", original_checkpoint("flux-dev"))
     (models / "loras").mkdir()
     return models
 

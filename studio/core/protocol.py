@@ -8,7 +8,7 @@ from typing import Protocol
 
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
-from studio.core.results import GenerationResult, StepUpdate
+from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 
 
 class EngineProtocol(Protocol):
@@ -16,8 +16,11 @@ class EngineProtocol(Protocol):
         """Every model the engine can load, the embedded one first."""
         ...
 
-    def load_model(self, model: str) -> ModelInfo:
-        """Make `model` (an id or a path) resident; raises `ModelError`."""
+    def load_model(
+        self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
+    ) -> ModelInfo:
+        """Make `model` (an id or a path) resident, reporting the bytes read from disk;
+        raises `ModelError`."""
         ...
 
     def generate(

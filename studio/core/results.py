@@ -31,6 +31,19 @@ class StepUpdate:
 
 
 @dataclass(frozen=True)
+class LoadProgress:
+    """A model being read from disk: `done` of `total` bytes."""
+
+    model: str
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
 class GenerationResult:
     """Finished images with their seeds; `request` is resolved (concrete seed and size)."""
 

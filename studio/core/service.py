@@ -20,7 +20,7 @@ from studio.core.models import ModelInfo
 from studio.core.outputs import save_result, save_result_as
 from studio.core.protocol import EngineProtocol
 from studio.core.request import GenerationRequest
-from studio.core.results import GenerationResult, StepUpdate
+from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,11 @@ class StudioService:
         self.history = history
         self.outputs_dir = Path(outputs_dir)
 
-    def load_model(self, model: str) -> ModelInfo:
+    def load_model(
+        self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
+    ) -> ModelInfo:
         """Make `model` (an id or a path) resident and say what it is; raises `ModelError`."""
-        return self.backend.load_model(model)
+        return self.backend.load_model(model, on_progress)
 
     def generate(
         self,

@@ -53,6 +53,13 @@ class Settings:
             return model.recommended_guidance
         return self.default_guidance
 
+    def steps_for(self, model: ModelInfo | None) -> int:
+        """The steps to start from with `model`: the ones its family needs (FLUX.1 schnell
+        is made for 4), else the default."""
+        if model is not None and model.default_steps is not None:
+            return model.default_steps
+        return self.default_steps
+
     def outputs_folder(self, default: Path) -> Path:
         """Where finished images go: the chosen folder, else `default` (AppPaths.outputs_dir)."""
         return Path(self.output_dir).expanduser() if self.output_dir else default

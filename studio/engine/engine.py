@@ -18,7 +18,7 @@ import torch
 from studio.core.errors import GenerationCancelled
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
-from studio.core.results import GenerationResult, StepUpdate
+from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 from studio.core.settings import Settings
 from studio.engine.devices import Placement
 from studio.engine.library import ModelLibrary
@@ -49,15 +49,19 @@ class Engine:
     def models(self) -> list[ModelInfo]:
         return self.library.models()
 
-    def load_model(self, model: str) -> ModelInfo:
+    def load_model(
+        self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
+    ) -> ModelInfo:
         with self._lock:
-            return self._resident(model).info
+            return self._resident(model, on_progress).info
 
-    def _resident(self, model: str) -> ResidentModel:
+    def _resident(
+        self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
+    ) -> ResidentModel:
         current = self._cache.current
         if current is not None and model in (current.info.id, str(current.info.path)):
             return current
-        return self._cache.get(self.library.resolve(model))
+        return self._cache.get(self.library.resolve(model), on_progress)
 
     def generate(
         self,

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 
 from diffusers import DiffusionPipeline
 
 from studio.core.errors import ModelError
 from studio.core.models import ModelInfo
 from studio.core.request import Mode
+from studio.core.results import LoadProgress
 from studio.engine.devices import MEMORY_HEADROOM, Placement, available_memory
 from studio.engine.families import FamilyAdapter, adapter_for
 from studio.engine.previews import LatentPreviewer
+from studio.engine.warm import read_through
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +73,15 @@ class ModelCache:
         self.placement = placement
         self.current: ResidentModel | None = None
 
-    def get(self, info: ModelInfo) -> ResidentModel:
+    def get(
+        self, info: ModelInfo, on_progress: Callable[[LoadProgress], None] | None = None
+    ) -> ResidentModel:
         if self.current is not None and self.current.info.path == info.path:
             return self.current
         previous = self.current.info if self.current is not None else None
         self.release()
         try:
+            read_through(info, on_progress)
             self.current = self._load(info)
         except ModelError:
             if previous is not None:

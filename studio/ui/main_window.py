@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         w.cancelled.connect(self._job_cancelled)
         w.models_listed.connect(self._models_listed)
         w.model_loading.connect(self._model_loading)
+        w.load_progress.connect(self.run_status.model_load_progress)
         w.model_loaded.connect(self._model_loaded)
         w.model_failed.connect(self._model_failed)
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from studio.core.models import ModelInfo
-from studio.core.results import StepUpdate
+from studio.core.results import LoadProgress, StepUpdate
 from studio.ui.param_widgets import size_text
 
 TICK_MS = 500
@@ -39,6 +39,7 @@ class RunStatus(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.model_label)
         self._started = 0.0
+        self._loading = ""
         self._last: StepUpdate | None = None
         self._step_text = ""
         self._last_at = 0.0
@@ -48,8 +49,16 @@ class RunStatus(QWidget):
     # -- model -----------------------------------------------------------------------------
 
     def model_loading(self, model: str) -> None:
+        self._loading = model
         self.model_label.setText(f"Loading model {model}…")
         self.model_label.setToolTip("")
+
+    def model_load_progress(self, progress: LoadProgress) -> None:
+        """Bytes read so far of a model being loaded (reading is most of a load's time)."""
+        self.model_label.setText(
+            f"Loading model {self._loading}… {progress.fraction:.0%} of "
+            f"{progress.total / 1e9:.1f} GB"
+        )
 
     def model_ready(self, info: ModelInfo) -> None:
         width, height = info.native_size

@@ -60,6 +60,7 @@ class EngineWorker(QObject):
     cancelled = Signal(int)
     models_listed = Signal(list)  # list[ModelInfo], embedded first
     model_loading = Signal(str)
+    load_progress = Signal(object)  # LoadProgress: bytes read of the model's files
     model_loaded = Signal(object)  # ModelInfo
     model_failed = Signal(str)
 
@@ -82,7 +83,7 @@ class EngineWorker(QObject):
             return
         engine = self._ensure_engine()
         self.model_loading.emit(model)
-        self._loaded = engine.load_model(model)
+        self._loaded = engine.load_model(model, self.load_progress.emit)
         self.model_loaded.emit(self._loaded)
 
     @Slot()

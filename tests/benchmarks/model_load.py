@@ -73,9 +73,12 @@ def main() -> None:
         "studio_single_file_s": lambda: load_pipeline(identify(single, "sd15"), placement),
         "studio_folder_s": lambda: load_pipeline(identify(folder, "sd15-folder"), placement),
         "bare_from_single_file_s": lambda: StableDiffusionPipeline.from_single_file(
-            str(single), config=str(CONFIGS / "v1"), local_files_only=True,
-            safety_checker=None, requires_safety_checker=False,
-        ),  # fmt: skip
+            str(single),
+            config=str(CONFIGS / "v1"),
+            local_files_only=True,
+            safety_checker=None,
+            requires_safety_checker=False,
+        ),
     }
     times: dict[str, list[float]] = {name: [] for name in ways}
     for run in range(args.runs + 1):

@@ -120,3 +120,12 @@ def test_guidance_for_a_model_is_its_recommendation_else_the_default():
     tuned = dataclasses.replace(plain, recommended_guidance=2.0)
     assert (settings.guidance_for(None), settings.guidance_for(plain)) == (6.0, 6.0)
     assert settings.guidance_for(tuned) == 2.0
+
+
+def test_steps_start_from_what_the_models_family_needs():
+    settings = Settings(default_steps=30)
+    schnell = ModelInfo(
+        id="s", name="s", family="flux", format="gguf", path=Path("s"), default_steps=4
+    )
+    sd = ModelInfo(id="m", name="m", family="sd1", format="diffusers", path=Path("m"))
+    assert [settings.steps_for(m) for m in (schnell, sd, None)] == [4, 30, 30]

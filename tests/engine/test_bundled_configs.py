@@ -1,5 +1,5 @@
-"""The bundled diffusers configs (studio/resources/configs) describe the real models, and single files
-load with them offline.
+"""The bundled diffusers configs (studio/resources/configs) describe the real models, and single
+files load with them offline.
 
 Every component is built from its config on the meta device (no memory for weights) and its
 size checked against the published figure; the full-size original-layout key set of each type is

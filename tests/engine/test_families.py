@@ -151,3 +151,13 @@ def test_flux_distilled_guidance_changes_the_image(family_engine):
     low = family_engine.generate(request("flux-dev", scheduler="Euler", guidance_scale=1.0))
     high = family_engine.generate(request("flux-dev", scheduler="Euler", guidance_scale=6.0))
     assert not np.array_equal(np.asarray(low.images[0]), np.asarray(high.images[0]))
+
+
+def test_a_cold_load_reports_the_bytes_it_reads(family_engine, family_dir):
+    reports = []
+    family_engine.load_model("sd3-no-t5", on_progress=reports.append)
+    weights = sum(p.stat().st_size for p in (family_dir / "sd3-no-t5").glob("*/*.safetensors"))
+    assert reports[0].done == 0 and reports[-1].done == reports[-1].total == weights
+    again = []
+    family_engine.load_model("sd3-no-t5", on_progress=again.append)
+    assert again == []  # already resident: nothing to read

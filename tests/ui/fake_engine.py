@@ -21,7 +21,7 @@ from PIL import Image
 from studio.core.errors import GenerationCancelled, ModelError
 from studio.core.models import ModelInfo
 from studio.core.request import MAX_SEED, GenerationRequest, Mode
-from studio.core.results import GenerationResult, StepUpdate
+from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 from studio.core.schedulers import samplers_for
 
 FAKE_MODELS = (
@@ -91,9 +91,14 @@ class FakeEngine:
         self._note_thread()
         return list(self._models.values())
 
-    def load_model(self, model: str) -> ModelInfo:
+    def load_model(
+        self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
+    ) -> ModelInfo:
+        """Reports reading half of a 2 GB model, then waits while loads are held."""
         self._note_thread()
         self.loads.append(model)
+        if on_progress is not None:
+            on_progress(LoadProgress(model, 10**9, 2 * 10**9))
         if not self._load_gate.wait(WAIT_LIMIT):
             raise ModelError("fake load was held and never released")
         if model in self._load_failures:

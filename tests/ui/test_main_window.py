@@ -139,7 +139,7 @@ def test_model_switch_loads_in_the_worker_with_status(window, qtbot, fake_engine
     window.panel.model.setCurrentIndex(index)
     window.panel.model.activated.emit(index)
     qtbot.waitUntil(
-        lambda: window.run_status.model_label.text() == "Loading model Other SD 1.5…",
+        lambda: window.run_status.model_label.text() == "Loading model Other SD 1.5… 50% of 2.0 GB",
         timeout=TIMEOUT,
     )
     assert window.isEnabled()  # the UI thread is free while the worker loads

@@ -42,7 +42,7 @@ class Variant:
     family: str
     native: int
     inpainting: bool = False
-    default_steps: int = 25
+    default_steps: int | None = None  # None: the user's default (settings)
     default_guidance: float | None = None
     uses_guidance: bool = True
     problem: str | None = None
