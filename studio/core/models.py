@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from studio.core.schedulers import SCHEDULER_NAMES
 
@@ -24,7 +26,8 @@ class ModelInfo:
     `size_multiple` tell front ends which controls and sizes apply to it. `variant` is the
     kind of checkpoint within the family (`v1`, `xl_inpaint`, `flux-dev`); `components` are
     the separate files a single file is completed with (name, path); `notes` say what a
-    person should know (e.g. "runs without T5-XXL").
+    person should know (e.g. "runs without T5-XXL"). `short_hash` is AUTOMATIC1111's
+    "Model hash" of a single file (the first 10 hex digits of its SHA-256), once computed.
     """
 
     id: str
@@ -48,6 +51,25 @@ class ModelInfo:
     components: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
 
+    short_hash: str | None = None
+
     @property
     def usable(self) -> bool:
         return self.problem is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: tuples become lists, the path a string."""
+        return {**dataclasses.asdict(self), "path": str(self.path)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
+        """Rebuild from `to_dict` output; raises `TypeError`/`KeyError` on foreign data."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["path"] = Path(values["path"])
+        for name in ("native_size", "samplers", "notes"):
+            if name in values:
+                values[name] = tuple(values[name])
+        if "components" in values:
+            values["components"] = tuple(tuple(pair) for pair in values["components"])
+        return cls(**values)

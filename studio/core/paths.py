@@ -46,6 +46,10 @@ class AppPaths:
         return self.data_dir / "history.sqlite"
 
     @property
+    def model_cache_db(self) -> Path:
+        return self.data_dir / "models.sqlite"
+
+    @property
     def session_file(self) -> Path:
         return self.data_dir / "session.json"
 

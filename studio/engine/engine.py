@@ -16,7 +16,9 @@ from pathlib import Path
 import torch
 
 from studio.core.errors import GenerationCancelled
+from studio.core.model_cache import ModelCache
 from studio.core.models import ModelInfo
+from studio.core.paths import AppPaths
 from studio.core.request import GenerationRequest
 from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 from studio.core.settings import Settings
@@ -43,7 +45,8 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
-        library = ModelLibrary([Path(folder) for folder in settings.model_folders])
+        cache = ModelCache(AppPaths.from_environment().model_cache_db)
+        library = ModelLibrary([Path(folder) for folder in settings.model_folders], cache=cache)
         return cls(library, Placement.choose(settings.precision))
 
     def models(self) -> list[ModelInfo]:

@@ -19,6 +19,7 @@ from typing import Any
 from diffusers.loaders.single_file_utils import infer_diffusers_model_type
 
 from studio.core.errors import ModelError
+from studio.core.model_cache import ModelCache, Stamp
 from studio.core.models import ModelInfo
 from studio.core.paths import embedded_models_dir
 from studio.core.request import MAX_GUIDANCE
@@ -35,9 +36,18 @@ EMBEDDED_ID = "snail-mini"
 
 
 class ModelLibrary:
-    def __init__(self, folders: Sequence[Path] = (), embedded_dir: Path | None = None) -> None:
+    """The models in `folders`; with a `cache`, what each file is is remembered across
+    listings and starts (a warm listing reads no headers)."""
+
+    def __init__(
+        self,
+        folders: Sequence[Path] = (),
+        embedded_dir: Path | None = None,
+        cache: ModelCache | None = None,
+    ) -> None:
         self.folders = [Path(f).expanduser() for f in folders]
         self.embedded_dir = embedded_dir if embedded_dir is not None else embedded_models_dir()
+        self.cache = cache
 
     def models(self) -> list[ModelInfo]:
         """Every model found, the embedded one first; those that cannot run say why."""
@@ -46,17 +56,41 @@ class ModelLibrary:
         if (embedded / "model_index.json").is_file():
             found.append(identify(embedded, model_id=EMBEDDED_ID, embedded=True))
         taken = {m.id for m in found}
+        known = self.cache.snapshot() if self.cache is not None else {}
         for path in _candidates(self.folders):
             model_id = _unique(path.stem if path.is_file() else path.name, taken)
-            try:
-                info = identify(path, model_id=model_id)
-            except ComponentFileError:
-                continue
-            except ModelError as exc:
-                info = unusable(path, model_id, str(exc))
+            info = self._identified(path, model_id, known)
+            if info is None:
+                continue  # a LoRA, a VAE, a text encoder: parts, not models
             taken.add(info.id)
             found.append(info)
         return found
+
+    def _identified(
+        self, path: Path, model_id: str, known: dict[str, tuple[Stamp, dict | None]]
+    ) -> ModelInfo | None:
+        """What `path` is: from the cache while the file is unchanged, else from its header."""
+        try:
+            stamp = Stamp.of(path, _depends_on(path))
+        except OSError as exc:
+            return unusable(path, model_id, f"cannot read it ({exc.strerror or exc})")
+        cached = known.get(str(path))
+        if cached is not None and cached[0] == stamp:
+            data = cached[1]
+            if data is None:
+                return None
+            info = ModelInfo.from_dict(data)
+            name = model_id if info.name == info.id else info.name
+            return dataclasses.replace(info, id=model_id, name=name)
+        try:
+            info = identify(path, model_id=model_id)
+        except ComponentFileError:
+            info = None
+        except ModelError as exc:
+            info = unusable(path, model_id, str(exc))
+        if self.cache is not None:
+            self.cache.store(path, stamp, info.to_dict() if info is not None else None)
+        return info
 
     def resolve(self, ref: str) -> ModelInfo:
         """A usable model by id or by path; raises `ModelError` with what is wrong."""
@@ -180,6 +214,14 @@ def _with_memory(info: ModelInfo) -> ModelInfo:
             "(a GGUF-quantized file needs less)"
         ),
     )
+
+
+def _depends_on(path: Path) -> list[Path]:
+    """The folders whose contents decide what `path` is: a file's component folders (a text
+    encoder added later makes a FLUX.1 file usable); a diffusers folder's subfolders."""
+    if path.is_file():
+        return list(ModelTree.around(path).roots)
+    return [path, *sorted(p for p in path.iterdir() if p.is_dir())]
 
 
 def _folder_native_size(path: Path, default: int) -> tuple[int, int]:

@@ -133,7 +133,9 @@ def test_a_job_interrupted_by_a_kill_is_offered_again(make_window, qtbot, fake_e
     first.panel.steps.setValue(12)
     first.generate()
     qtbot.waitUntil(fake_engine.holding.is_set, timeout=TIMEOUT)
-    assert SessionStore(paths).running_file.exists()
+    # The window records the job when the worker's "started" reaches it (queued, so it may
+    # come a moment after the engine's first steps).
+    qtbot.waitUntil(SessionStore(paths).running_file.exists, timeout=TIMEOUT)
     # No close: a second window starts as after a kill.
     engine = FakeEngine()
     second = make_window(engine=engine)
