@@ -46,7 +46,7 @@ class AppPaths:
         return self.data_dir / "history.sqlite"
 
     @property
-    def model_cache_db(self) -> Path:
+    def identity_cache_db(self) -> Path:
         return self.data_dir / "models.sqlite"
 
     @property

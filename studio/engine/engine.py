@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from studio.core.errors import GenerationCancelled
-from studio.core.model_cache import ModelCache
+from studio.core.identity_cache import IdentityCache
 from studio.core.models import ModelInfo
 from studio.core.paths import AppPaths
 from studio.core.request import GenerationRequest
@@ -45,7 +45,7 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
-        cache = ModelCache(AppPaths.from_environment().model_cache_db)
+        cache = IdentityCache(AppPaths.from_environment().identity_cache_db)
         library = ModelLibrary([Path(folder) for folder in settings.model_folders], cache=cache)
         return cls(library, Placement.choose(settings.precision))
 

@@ -19,7 +19,7 @@ from typing import Any
 from diffusers.loaders.single_file_utils import infer_diffusers_model_type
 
 from studio.core.errors import ModelError
-from studio.core.model_cache import ModelCache, Stamp
+from studio.core.identity_cache import IdentityCache, Stamp
 from studio.core.models import ModelInfo
 from studio.core.paths import embedded_models_dir
 from studio.core.request import MAX_GUIDANCE
@@ -43,7 +43,7 @@ class ModelLibrary:
         self,
         folders: Sequence[Path] = (),
         embedded_dir: Path | None = None,
-        cache: ModelCache | None = None,
+        cache: IdentityCache | None = None,
     ) -> None:
         self.folders = [Path(f).expanduser() for f in folders]
         self.embedded_dir = embedded_dir if embedded_dir is not None else embedded_models_dir()

@@ -146,7 +146,7 @@ def test_flux_parts_load_from_comfyui_files_with_the_folders_weights(tree):
 def test_a_warm_listing_reads_no_headers_and_a_changed_file_is_read_again(
     tree, tmp_path, monkeypatch
 ):
-    from studio.core.model_cache import ModelCache
+    from studio.core.identity_cache import IdentityCache
     from studio.engine import library as library_module
 
     calls = []
@@ -154,7 +154,7 @@ def test_a_warm_listing_reads_no_headers_and_a_changed_file_is_read_again(
     monkeypatch.setattr(
         library_module, "identify", lambda path, **kw: calls.append(path) or real(path, **kw)
     )
-    library = ModelLibrary([tree[0]], tmp_path / "none", ModelCache(tmp_path / "m.sqlite"))
+    library = ModelLibrary([tree[0]], tmp_path / "none", IdentityCache(tmp_path / "m.sqlite"))
     cold = library.models()
     assert len(calls) == 7  # 4 models and the 3 parts beside FLUX.1: each file once
     calls.clear()
@@ -167,14 +167,14 @@ def test_a_warm_listing_reads_no_headers_and_a_changed_file_is_read_again(
 
 
 def test_a_text_encoder_added_later_makes_a_cached_flux_file_usable(tree, tmp_path):
-    from studio.core.model_cache import ModelCache
+    from studio.core.identity_cache import IdentityCache
 
     models = tmp_path / "models"
     for part in ("diffusion_models/tiny-flux1-dev.safetensors", "vae/ae.safetensors",
                  "text_encoders/clip_l.safetensors"):  # fmt: skip
         (models / part).parent.mkdir(parents=True, exist_ok=True)
         (models / part).symlink_to(tree[0] / part)
-    library = ModelLibrary([models], tmp_path / "none", ModelCache(tmp_path / "m.sqlite"))
+    library = ModelLibrary([models], tmp_path / "none", IdentityCache(tmp_path / "m.sqlite"))
     assert "T5-XXL" in library.models()[0].problem
     (models / "text_encoders" / "t5xxl_fp16.safetensors").symlink_to(
         tree[0] / "text_encoders" / "t5xxl_fp16.safetensors"

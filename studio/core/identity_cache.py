@@ -50,7 +50,7 @@ class Stamp:
         return cls(stat.st_size, stat.st_mtime_ns, folders)
 
 
-class ModelCache:
+class IdentityCache:
     """One short-lived connection per call (threads), WAL mode, writes serialised by a lock."""
 
     def __init__(self, db: Path) -> None:
