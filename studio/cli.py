@@ -193,7 +193,7 @@ def run_generate(options: argparse.Namespace) -> int:
         HistoryStore(paths.history_db),
         settings.outputs_folder(paths.outputs_dir),
     )
-    with _ProgressBar("loading", unit="B", unit_scale=True) as bar:
+    with _ProgressBar("loading", unit="B", unit_scale=True, disable=None) as bar:
         model = service.load_model(request.model, lambda p: bar.show(p.done, p.total))
     if options.guidance is None:
         request = dataclasses.replace(request, guidance_scale=settings.guidance_for(model))

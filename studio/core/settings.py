@@ -26,6 +26,7 @@ class Settings:
     default_height: int = 0
     default_guidance: float = 7.5
     precision: str = "auto"
+    ram_cache_gb: float = 0.0  # loaded models kept in memory; 0: 60% of the machine's memory
 
     @classmethod
     def load(cls, path: Path) -> Settings:

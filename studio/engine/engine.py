@@ -22,7 +22,7 @@ from studio.core.paths import AppPaths
 from studio.core.request import GenerationRequest
 from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 from studio.core.settings import Settings
-from studio.engine.devices import Placement
+from studio.engine.devices import Placement, default_ram_budget
 from studio.engine.library import ModelLibrary
 from studio.engine.modes import ModeInputs, resolve_request
 from studio.engine.pipelines import ModelCache, ResidentModel
@@ -37,17 +37,24 @@ class _Interrupted(Exception):  # noqa: N818 - internal signal, never leaves the
 
 
 class Engine:
-    def __init__(self, library: ModelLibrary, placement: Placement | None = None) -> None:
+    def __init__(
+        self,
+        library: ModelLibrary,
+        placement: Placement | None = None,
+        ram_budget_bytes: int | None = None,
+    ) -> None:
         self.library = library
         self.placement = placement or Placement.choose()
-        self._cache = ModelCache(self.placement)
+        budget = ram_budget_bytes if ram_budget_bytes is not None else default_ram_budget()
+        self._cache = ModelCache(self.placement, budget)
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
         cache = IdentityCache(AppPaths.from_environment().identity_cache_db)
         library = ModelLibrary([Path(folder) for folder in settings.model_folders], cache=cache)
-        return cls(library, Placement.choose(settings.precision))
+        budget = int(settings.ram_cache_gb * 1e9) if settings.ram_cache_gb > 0 else None
+        return cls(library, Placement.choose(settings.precision), budget)
 
     def models(self) -> list[ModelInfo]:
         return self.library.models()
@@ -56,15 +63,12 @@ class Engine:
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
     ) -> ModelInfo:
         with self._lock:
-            return self._resident(model, on_progress).info
+            return self._cache.get(self._info(model), on_progress).info
 
-    def _resident(
-        self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
-    ) -> ResidentModel:
-        current = self._cache.current
-        if current is not None and model in (current.info.id, str(current.info.path)):
-            return current
-        return self._cache.get(self.library.resolve(model), on_progress)
+    def _info(self, model: str) -> ModelInfo:
+        """What `model` is; a cached model answers without a listing (a warm switch)."""
+        cached = self._cache.find(model)
+        return cached.info if cached is not None else self.library.resolve(model)
 
     def generate(
         self,
@@ -77,12 +81,13 @@ class Engine:
         # 1. Check inputs before any heavy work
         request.validate()
         with self._lock:
-            # 2. Make the model resident
-            model = self._resident(request.model)
-            loaded = time.perf_counter()
-            # 3. Resolve size and seed, prepare the mode's inputs and the scheduler
-            request = resolve_request(request, model.info)
+            # 2. Resolve size and seed for the model (its size multiple), then make it resident
+            info = self._info(request.model)
+            request = resolve_request(request, info)
             request.validate()
+            model = self._cache.get(info)
+            loaded = time.perf_counter()
+            # 3. Prepare the mode's inputs and the scheduler
             adapter = model.adapter
             inputs = ModeInputs.prepare(
                 request, adapter.size_multiple, adapter.variant(model.info).inpainting
@@ -97,7 +102,7 @@ class Engine:
             callback = _StepReporter(model, on_step, cancel, started, inputs.kwargs)
             arguments = adapter.call_arguments(pipe, request, inputs.kwargs)
             try:
-                with torch.inference_mode(), model.placement.autocast():
+                with model.in_use(), torch.inference_mode(), model.placement.autocast():
                     output = pipe(
                         **arguments,
                         generator=generators,

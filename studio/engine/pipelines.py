@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from diffusers import DiffusionPipeline
 
@@ -33,6 +36,15 @@ class ResidentModel:
         # apart from the pipeline's scheduler, which each request replaces.
         self.scheduler_config = base.scheduler.config
         self._variants: dict[Mode, DiffusionPipeline] = {}
+        self.users = 0  # generations running on it: never evicted while above 0
+
+    @contextmanager
+    def in_use(self) -> Iterator[ResidentModel]:
+        self.users += 1
+        try:
+            yield self
+        finally:
+            self.users -= 1
 
     def pipeline(self, mode: Mode) -> DiffusionPipeline:
         if mode not in self._variants:
@@ -66,36 +78,68 @@ def load_pipeline(info: ModelInfo, placement: Placement) -> DiffusionPipeline:
 
 
 class ModelCache:
-    """Keeps one model resident. Switching releases the old one first (memory), and if the
-    new one fails to load, brings the old one back and reports the failure (IOPaint's way)."""
+    """Keeps recently used models in memory under a budget, least recently used out first
+    (A1111's checkpoint cache): switching back to a cached model costs nothing. A model in use
+    is never evicted. When a load fails, a model evicted to make room for it comes back, and
+    the failure is reported (IOPaint's way)."""
 
-    def __init__(self, placement: Placement) -> None:
+    def __init__(self, placement: Placement, budget_bytes: int) -> None:
         self.placement = placement
+        self.budget = budget_bytes
         self.current: ResidentModel | None = None
+        self._resident: OrderedDict[Path, ResidentModel] = OrderedDict()
+
+    @property
+    def resident(self) -> list[ModelInfo]:
+        """The cached models, least recently used first."""
+        return [model.info for model in self._resident.values()]
+
+    def find(self, ref: str) -> ResidentModel | None:
+        """The cached model whose id or path is `ref`."""
+        return next(
+            (m for m in self._resident.values() if ref in (m.info.id, str(m.info.path))), None
+        )
 
     def get(
         self, info: ModelInfo, on_progress: Callable[[LoadProgress], None] | None = None
     ) -> ResidentModel:
-        if self.current is not None and self.current.info.path == info.path:
-            return self.current
+        cached = self._resident.get(info.path)
+        if cached is not None:
+            self._resident.move_to_end(info.path)
+            self.current = cached
+            return cached
         previous = self.current.info if self.current is not None else None
-        self.release()
+        self._make_room(info.memory_bytes or 0)
         try:
             read_through(info, on_progress)
-            self.current = self._load(info)
+            loaded = self._load(info)
         except ModelError:
-            if previous is not None:
+            if previous is not None and previous.path not in self._resident:
                 try:
                     self.current = self._load(previous)
+                    self._resident[previous.path] = self.current
                 except ModelError:
                     log.exception("could not restore the previous model %s", previous.id)
             raise
-        return self.current
+        self._resident[info.path] = self.current = loaded
+        return loaded
+
+    def _make_room(self, needed: int) -> None:
+        """Evict least recently used models until `needed` bytes fit the budget and the
+        machine's available memory."""
+        for path, model in list(self._resident.items()):
+            used = sum(m.info.memory_bytes or 0 for m in self._resident.values())
+            fits_budget = used + needed <= self.budget
+            if fits_budget and needed <= available_memory() * MEMORY_HEADROOM:
+                return
+            if model.users:
+                continue
+            del self._resident[path]
+            if self.current is model:
+                self.current = None
+            del model
+            gc.collect()
 
     def _load(self, info: ModelInfo) -> ResidentModel:
         placement = self.placement.for_model(info.parameters)
         return ResidentModel(info, load_pipeline(info, placement), placement)
-
-    def release(self) -> None:
-        self.current = None
-        gc.collect()
