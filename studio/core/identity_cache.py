@@ -83,17 +83,20 @@ class IdentityCache:
                 )
         self._ready = True
 
-    def snapshot(self) -> dict[str, tuple[Stamp, dict[str, Any] | None]]:
-        """Every entry, by path: its stamp and what identification found (None: not a model).
-        One query, so a listing of hundreds of files costs one read of the database."""
+    def snapshot(self) -> dict[str, tuple[Stamp, dict[str, Any] | None, str | None]]:
+        """Every entry, by path: its stamp, what identification found (None: not a model) and
+        its SHA-256 if known. One query: a listing of hundreds of files reads the database once."""
         with self._connect() as db:
-            rows = db.execute("SELECT path, size, mtime_ns, depends, info FROM files").fetchall()
+            rows = db.execute(
+                "SELECT path, size, mtime_ns, depends, info, sha256 FROM files"
+            ).fetchall()
         return {
             path: (
                 Stamp(size, mtime_ns, tuple(tuple(pair) for pair in json.loads(depends))),
                 json.loads(info) if info is not None else None,
+                sha256,
             )
-            for path, size, mtime_ns, depends, info in rows
+            for path, size, mtime_ns, depends, info, sha256 in rows
         }
 
     def store(self, path: Path, stamp: Stamp, info: dict[str, Any] | None) -> None:

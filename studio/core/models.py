@@ -52,6 +52,7 @@ class ModelInfo:
     notes: tuple[str, ...] = ()
 
     short_hash: str | None = None
+    file_bytes: int = 0
 
     @property
     def usable(self) -> bool:

@@ -12,8 +12,9 @@ from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 
 
 class EngineProtocol(Protocol):
-    def models(self) -> list[ModelInfo]:
-        """Every model the engine can load, the embedded one first."""
+    def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
+        """Every model found, the embedded one first; those that cannot run say why.
+        `on_progress(done, total)` follows a scan of the model folders."""
         ...
 
     def load_model(

@@ -52,6 +52,7 @@ class GenerationResult:
     seeds: list[int]
     timings: dict[str, float] = field(default_factory=dict)
     model_name: str = ""
+    model_hash: str = ""  # AUTOMATIC1111's short hash of a single-file model, when known
 
     @property
     def duration(self) -> float:

@@ -46,7 +46,7 @@ class Engine:
         self.library = library
         self.placement = placement or Placement.choose()
         budget = ram_budget_bytes if ram_budget_bytes is not None else default_ram_budget()
-        self._cache = ModelCache(self.placement, budget)
+        self._cache = ModelCache(self.placement, budget, library.remember_hash)
         self._lock = threading.Lock()
 
     @classmethod
@@ -56,8 +56,8 @@ class Engine:
         budget = int(settings.ram_cache_gb * 1e9) if settings.ram_cache_gb > 0 else None
         return cls(library, Placement.choose(settings.precision), budget)
 
-    def models(self) -> list[ModelInfo]:
-        return self.library.models()
+    def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
+        return self.library.models(on_progress)
 
     def load_model(
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
@@ -124,6 +124,7 @@ class Engine:
                 "total": finished - started,
             },
             model_name=model.info.name,
+            model_hash=model.info.short_hash or "",
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,25 +49,36 @@ class ModelLibrary:
         self.embedded_dir = embedded_dir if embedded_dir is not None else embedded_models_dir()
         self.cache = cache
 
-    def models(self) -> list[ModelInfo]:
-        """Every model found, the embedded one first; those that cannot run say why."""
+    def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
+        """Every model found, the embedded one first; those that cannot run say why.
+        `on_progress(done, total)` follows the files and folders looked at."""
         found: list[ModelInfo] = []
         embedded = self.embedded_dir / EMBEDDED_ID
         if (embedded / "model_index.json").is_file():
             found.append(identify(embedded, model_id=EMBEDDED_ID, embedded=True))
         taken = {m.id for m in found}
         known = self.cache.snapshot() if self.cache is not None else {}
-        for path in _candidates(self.folders):
+        candidates = list(_candidates(self.folders))
+        for done, path in enumerate(candidates):
+            if on_progress is not None:
+                on_progress(done, len(candidates))
             model_id = _unique(path.stem if path.is_file() else path.name, taken)
             info = self._identified(path, model_id, known)
             if info is None:
                 continue  # a LoRA, a VAE, a text encoder: parts, not models
             taken.add(info.id)
             found.append(info)
+        if on_progress is not None:
+            on_progress(len(candidates), len(candidates))
         return found
 
+    def remember_hash(self, path: Path, digest: str) -> None:
+        """Keep a file's SHA-256 (computed while it was read for loading) with its identity."""
+        if self.cache is not None:
+            self.cache.store_sha256(path, Stamp.of(path, _depends_on(path)), digest)
+
     def _identified(
-        self, path: Path, model_id: str, known: dict[str, tuple[Stamp, dict | None]]
+        self, path: Path, model_id: str, known: dict[str, tuple[Stamp, dict | None, str | None]]
     ) -> ModelInfo | None:
         """What `path` is: from the cache while the file is unchanged, else from its header."""
         try:
@@ -76,12 +87,13 @@ class ModelLibrary:
             return unusable(path, model_id, f"cannot read it ({exc.strerror or exc})")
         cached = known.get(str(path))
         if cached is not None and cached[0] == stamp:
-            data = cached[1]
+            data, digest = cached[1], cached[2]
             if data is None:
                 return None
             info = ModelInfo.from_dict(data)
             name = model_id if info.name == info.id else info.name
-            return dataclasses.replace(info, id=model_id, name=name)
+            short_hash = digest[:10] if digest else None
+            return dataclasses.replace(info, id=model_id, name=name, short_hash=short_hash)
         try:
             info = identify(path, model_id=model_id)
         except ComponentFileError:
@@ -163,6 +175,7 @@ def _identify_folder(path: Path, model_id: str, embedded: bool) -> ModelInfo:
         embedded=embedded,
         recommended_guidance=_recommended_guidance(extras),
         parameters=_folder_parameters(path),
+        file_bytes=sum(f.stat().st_size for f in path.glob("*/*") if f.is_file()),
     )
     info = adapter.describe(info, variant, None, ModelTree())
     samplers = FLOW_SAMPLERS if adapter.flow_matching else samplers_for(schedule)
@@ -191,6 +204,7 @@ def _identify_file(path: Path, model_id: str) -> ModelInfo:
         format=header.format,
         path=path,
         native_size=_folder_native_size(variant.config_dir, variant.native),
+        file_bytes=path.stat().st_size,
         parameters=header.parameters,
     )
     info = adapter.describe(info, variant, header, ModelTree.around(path))

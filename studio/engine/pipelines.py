@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 from collections import OrderedDict
@@ -83,9 +84,15 @@ class ModelCache:
     is never evicted. When a load fails, a model evicted to make room for it comes back, and
     the failure is reported (IOPaint's way)."""
 
-    def __init__(self, placement: Placement, budget_bytes: int) -> None:
+    def __init__(
+        self,
+        placement: Placement,
+        budget_bytes: int,
+        remember_hash: Callable[[Path, str], None] | None = None,
+    ) -> None:
         self.placement = placement
         self.budget = budget_bytes
+        self.remember_hash = remember_hash
         self.current: ResidentModel | None = None
         self._resident: OrderedDict[Path, ResidentModel] = OrderedDict()
 
@@ -111,7 +118,11 @@ class ModelCache:
         previous = self.current.info if self.current is not None else None
         self._make_room(info.memory_bytes or 0)
         try:
-            read_through(info, on_progress)
+            digest = read_through(info, on_progress, digest=_wants_hash(info))
+            if digest is not None:
+                info = dataclasses.replace(info, short_hash=digest[:10])
+                if self.remember_hash is not None:
+                    self.remember_hash(info.path, digest)
             loaded = self._load(info)
         except ModelError:
             if previous is not None and previous.path not in self._resident:
@@ -143,3 +154,7 @@ class ModelCache:
     def _load(self, info: ModelInfo) -> ResidentModel:
         placement = self.placement.for_model(info.parameters)
         return ResidentModel(info, load_pipeline(info, placement), placement)
+
+
+def _wants_hash(info: ModelInfo) -> bool:
+    return info.short_hash is None and info.path.is_file()

@@ -1,13 +1,15 @@
-"""Reading a model's files ahead of loading them, with progress.
+"""Reading a model's files ahead of loading them, with progress, hashing on the way.
 
 Loading a model of several GB is mostly reading it from disk, and diffusers reports nothing
 while it does. Reading the files once through the OS page cache first (in large chunks, into
 one reused buffer) makes that wait visible, byte by byte, and costs no extra reading: the load
-that follows finds the data in the cache.
+that follows finds the data in the cache. A single file's SHA-256 (AUTOMATIC1111's "Model
+hash" is its first 10 hex digits) is computed on the same pass, once; the library keeps it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -23,18 +25,28 @@ def weight_files(info: ModelInfo) -> list[Path]:
     return files + [Path(path) for _, path in info.components]
 
 
-def read_through(info: ModelInfo, on_progress: Callable[[LoadProgress], None] | None) -> None:
-    if on_progress is None:
-        return
+def read_through(
+    info: ModelInfo, on_progress: Callable[[LoadProgress], None] | None, digest: bool
+) -> str | None:
+    """Read the model's files, reporting progress; with `digest`, return the SHA-256 of its
+    single file. Nothing is read when neither is wanted."""
+    if on_progress is None and not digest:
+        return None
     files = weight_files(info)
     total = sum(_size(path) for path in files)
     done = 0
-    on_progress(LoadProgress(info.name, done, total))
+    report = on_progress or (lambda progress: None)
+    report(LoadProgress(info.name, done, total))
     buffer = bytearray(CHUNK)
+    sha = hashlib.sha256() if digest else None
     for path in files:
+        hashing = sha is not None and path == info.path
         for count in _chunks(path, buffer):
+            if hashing:
+                sha.update(memoryview(buffer)[:count])
             done += count
-            on_progress(LoadProgress(info.name, done, total))
+            report(LoadProgress(info.name, done, total))
+    return sha.hexdigest() if sha is not None else None
 
 
 def _chunks(path: Path, buffer: bytearray) -> Iterable[int]:

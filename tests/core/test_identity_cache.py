@@ -15,7 +15,7 @@ def test_an_entry_comes_back_while_the_file_and_its_folders_are_unchanged(tmp_pa
     stamp = Stamp.of(model, [parts])
     cache.store(model, stamp, {"id": "m"})
     again = IdentityCache(tmp_path / "db.sqlite").snapshot()  # a new start
-    assert again == {str(model): (stamp, {"id": "m"})}
+    assert again == {str(model): (stamp, {"id": "m"}, None)}
     (parts / "t5xxl.safetensors").write_bytes(b"")  # the folder changes: so does the stamp
     os.utime(parts, ns=(1, 1))
     assert Stamp.of(model, [parts]) != stamp

@@ -180,3 +180,24 @@ def test_a_text_encoder_added_later_makes_a_cached_flux_file_usable(tree, tmp_pa
         tree[0] / "text_encoders" / "t5xxl_fp16.safetensors"
     )
     assert library.models()[0].usable
+
+
+def test_the_model_hash_is_read_on_the_first_load_and_kept(tree, tmp_path):
+    import hashlib
+
+    from studio.core.identity_cache import IdentityCache
+    from studio.core.outputs import save_result
+
+    path = tree[0] / "checkpoints" / "tiny-sd15.safetensors"
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    cache = IdentityCache(tmp_path / "m.sqlite")
+    engine = Engine(ModelLibrary([tree[0]], tmp_path / "none", cache), Placement.choose("fp32"))
+    assert {m.id: m.short_hash for m in engine.models()}["tiny-sd15"] is None
+    result = engine.generate(GenerationRequest(prompt="x", model="tiny-sd15", steps=1, seed=1))
+    assert result.model_hash == expected
+    from studio.core.history import HistoryStore
+
+    entry = save_result(result, tmp_path / "out", HistoryStore(tmp_path / "h.sqlite"))[0]
+    assert f"Model hash: {expected}" in Image.open(entry.path).text["parameters"]
+    again = ModelLibrary([tree[0]], tmp_path / "none", IdentityCache(tmp_path / "m.sqlite"))
+    assert {m.id: m.short_hash for m in again.models()}["tiny-sd15"] == expected

@@ -87,8 +87,10 @@ class FakeEngine:
 
     # -- EngineProtocol --------------------------------------------------------------------
 
-    def models(self) -> list[ModelInfo]:
+    def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
         self._note_thread()
+        if on_progress is not None:
+            on_progress(len(self._models), len(self._models))
         return list(self._models.values())
 
     def load_model(
