@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="CFG scale (default: the model's recommended scale, else the settings' default)",
     )
+    generate.add_argument(
+        "--true-cfg",
+        type=float,
+        default=1.0,
+        help="FLUX.1: real classifier-free guidance with the negative prompt when above 1",
+    )
     generate.add_argument("--seed", type=int)
     generate.add_argument("--width", type=int, help="default: the model's native size")
     generate.add_argument("--height", type=int)
@@ -177,6 +183,7 @@ def run_generate(options: argparse.Namespace) -> int:
         guidance_scale=options.guidance
         if options.guidance is not None
         else settings.default_guidance,
+        true_cfg_scale=options.true_cfg,
         seed=options.seed,
         width=options.width or settings.default_width or None,
         height=options.height or settings.default_height or None,

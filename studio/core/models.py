@@ -53,6 +53,7 @@ class ModelInfo:
 
     short_hash: str | None = None
     file_bytes: int = 0
+    schedule: tuple[tuple[str, object], ...] = ()  # scheduler settings the file itself states
 
     @property
     def usable(self) -> bool:
@@ -71,6 +72,7 @@ class ModelInfo:
         for name in ("native_size", "samplers", "notes"):
             if name in values:
                 values[name] = tuple(values[name])
-        if "components" in values:
-            values["components"] = tuple(tuple(pair) for pair in values["components"])
+        for name in ("components", "schedule"):
+            if name in values:
+                values[name] = tuple(tuple(pair) for pair in values[name])
         return cls(**values)

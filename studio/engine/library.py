@@ -208,10 +208,11 @@ def _identify_file(path: Path, model_id: str) -> ModelInfo:
         parameters=header.parameters,
     )
     info = adapter.describe(info, variant, header, ModelTree.around(path))
+    schedule = read_config(variant.config_dir / "scheduler" / "scheduler_config.json")
     samplers = (
         FLOW_SAMPLERS
         if adapter.flow_matching
-        else samplers_for(read_config(variant.config_dir / "scheduler" / "scheduler_config.json"))
+        else samplers_for({**schedule, **dict(info.schedule)})
     )
     return _with_memory(dataclasses.replace(info, samplers=samplers))
 

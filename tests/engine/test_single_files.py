@@ -201,3 +201,24 @@ def test_the_model_hash_is_read_on_the_first_load_and_kept(tree, tmp_path):
     assert f"Model hash: {expected}" in Image.open(entry.path).text["parameters"]
     again = ModelLibrary([tree[0]], tmp_path / "none", IdentityCache(tmp_path / "m.sqlite"))
     assert {m.id: m.short_hash for m in again.models()}["tiny-sd15"] == expected
+
+
+def test_a_file_marked_v_pred_and_ztsnr_runs_with_that_schedule(tree, tmp_path):
+    from safetensors.torch import load_file
+
+    from tests.checkpoints.files import write_single_file
+
+    tensors = load_file(tree[0] / "checkpoints" / "tiny-sd15.safetensors")
+    marked = tmp_path / "models" / "vpred.safetensors"
+    marked.parent.mkdir()
+    write_single_file(marked, {**tensors, "v_pred": torch.empty(0), "ztsnr": torch.empty(0)})
+    engine = Engine(ModelLibrary([marked.parent], tmp_path / "none"), Placement.choose("fp32"))
+    info = next(m for m in engine.models() if m.id == "vpred")
+    assert dict(info.schedule) == {
+        "prediction_type": "v_prediction",
+        "rescale_betas_zero_snr": True,
+    }
+    assert "PNDM" not in info.samplers  # broken on zero terminal SNR
+    engine.load_model("vpred")
+    config = engine._cache.current.scheduler_config
+    assert (config.prediction_type, config.rescale_betas_zero_snr) == ("v_prediction", True)

@@ -79,6 +79,7 @@ class FamilyAdapter:
         dense = info.parameters - (quantized.parameters if quantized else 0)
         return dataclasses.replace(
             info,
+            schedule=schedule_marks(header) if header is not None else (),
             family=info.family or variant.family,
             family_label=info.family_label or variant.label,
             variant=variant.model_type,
@@ -110,25 +111,23 @@ class FamilyAdapter:
                 dtype=placement.weights_dtype,
                 **{**absent, **self.extra_parts(info)},
             )
-        components = self.separate_components(info, placement)
-        return cls.from_single_file(
+        pipe = cls.from_single_file(
             str(info.path),
             config=str(self.variant(info).config_dir),
             local_files_only=True,
             dtype=placement.weights_dtype,
-            **components,
             **self.extra_parts(info),
         )
+        if info.schedule:  # the file says how it was trained (v-prediction, zero terminal SNR)
+            marks = dict(info.schedule)
+            pipe.scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config, **marks)
+        return pipe
 
     def pipeline_class(self, info: ModelInfo) -> type[DiffusionPipeline]:
         raise NotImplementedError
 
     def extra_parts(self, info: ModelInfo) -> dict[str, Any]:
         """Components to leave out or fix (e.g. no safety checker)."""
-        return {}
-
-    def separate_components(self, info: ModelInfo, placement: Placement) -> dict[str, Any]:
-        """Components a single file lacks, loaded from their own files (Flux, SD3.5)."""
         return {}
 
     def variant(self, info: ModelInfo) -> Variant:
@@ -187,3 +186,14 @@ def read_config(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def schedule_marks(header: CheckpointHeader) -> tuple[tuple[str, Any], ...]:
+    """Training facts some files carry as empty tensors (NoobAI-style v-prediction SDXL files,
+    ComfyUI's convention): `v_pred` for v-prediction, `ztsnr` for zero terminal SNR."""
+    marks: list[tuple[str, Any]] = []
+    if "v_pred" in header.tensors:
+        marks.append(("prediction_type", "v_prediction"))
+    if "ztsnr" in header.tensors:
+        marks.append(("rescale_betas_zero_snr", True))
+    return tuple(marks)
