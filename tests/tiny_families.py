@@ -96,21 +96,19 @@ def save_tiny_sdxl(folder: Path) -> Path:
     base = tiny_components()
     tokenizer, tokenizer_2 = clip_tokenizer(), clip_tokenizer("!")
     torch.manual_seed(0)
+    # The tiny SD UNet, with SDXL's additions: linear projections, the added text-time
+    # embedding of pooled text and size micro-conditioning, a deeper second block.
     unet = UNet2DConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=2,
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        attention_head_dim=(2, 4),
-        use_linear_projection=True,
-        addition_embed_type="text_time",
-        addition_time_embed_dim=8,
-        transformer_layers_per_block=(1, 2),
-        projection_class_embeddings_input_dim=6 * 8 + 64,  # + the second encoder's pooled width
-        cross_attention_dim=32 + 64,
+        **{
+            **dict(base["unet"].config),
+            "attention_head_dim": (2, 4),
+            "use_linear_projection": True,
+            "addition_embed_type": "text_time",
+            "addition_time_embed_dim": 8,
+            "transformer_layers_per_block": (1, 2),
+            "projection_class_embeddings_input_dim": 6 * 8 + 64,  # + the pooled width
+            "cross_attention_dim": 32 + 64,
+        }
     )
     torch.manual_seed(0)
     text_encoder = CLIPTextModel(clip_config(tokenizer))

@@ -37,6 +37,15 @@ def _cat(source: StateDict, modules: list[str], out: StateDict, target: str) -> 
         out[f"{target}.{param}"] = torch.cat([source[f"{m}.{param}"] for m in modules])
 
 
+def _final_modulation(transformer: StateDict, out: StateDict, prefix: str) -> None:
+    """diffusers' `norm_out.linear` is the original `final_layer.adaLN_modulation.1` with its
+    scale and shift halves swapped (both MMDiT families)."""
+    for param in ("weight", "bias"):
+        out[f"{prefix}final_layer.adaLN_modulation.1.{param}"] = _swap_halves(
+            transformer[f"norm_out.linear.{param}"]
+        )
+
+
 def _blocks(state_dict: StateDict, name: str) -> int:
     return len({m.group(1) for key in state_dict if (m := re.match(rf"{name}\.(\d+)\.", key))})
 
@@ -59,10 +68,7 @@ def sd3_transformer_to_original(transformer: StateDict, prefix: str = UNET_PREFI
         out,
         prefix,
     )
-    for param in ("weight", "bias"):
-        out[f"{prefix}final_layer.adaLN_modulation.1.{param}"] = _swap_halves(
-            t[f"norm_out.linear.{param}"]
-        )
+    _final_modulation(t, out, prefix)
     layers = _blocks(t, "transformer_blocks")
     for i in range(layers):
         src = f"transformer_blocks.{i}."
@@ -161,10 +167,7 @@ def flux_transformer_to_original(transformer: StateDict, prefix: str = "") -> St
         out,
         prefix,
     )
-    for param in ("weight", "bias"):
-        out[f"{prefix}final_layer.adaLN_modulation.1.{param}"] = _swap_halves(
-            t[f"norm_out.linear.{param}"]
-        )
+    _final_modulation(t, out, prefix)
     for i in range(_blocks(t, "transformer_blocks")):
         src = f"transformer_blocks.{i}."
         dst = f"{prefix}double_blocks.{i}."
