@@ -97,6 +97,7 @@ def write_bad_files(folder: Path) -> dict[str, Path]:
         "vae": folder / "vae-ft-mse.safetensors",
         "text_encoder": folder / "clip_l.safetensors",
         "controlnet": folder / "control_canny.safetensors",
+        "other_dit": folder / "auraflow-like.safetensors",
     }
     files["empty"].write_bytes(b"")
     files["random"].write_bytes(bytes(range(256)) * 64)
@@ -119,5 +120,9 @@ def write_bad_files(folder: Path) -> dict[str, Path]:
     )
     write_single_file(
         files["controlnet"], {"control_model.input_hint_block.0.weight": torch.zeros(2)}
+    )
+    write_single_file(
+        files["other_dit"],
+        {"model.diffusion_model.double_layers.0.attn.w2q.weight": torch.zeros(2)},
     )
     return files

@@ -33,6 +33,7 @@ from studio.engine.file_kinds import classify
 from studio.engine.previews import PREVIEW_FILE
 
 EMBEDDED_ID = "snail-mini"
+SD_UNET_KEY = "model.diffusion_model.input_blocks.0.0.weight"
 
 
 class ModelLibrary:
@@ -190,10 +191,13 @@ def _identify_file(path: Path, model_id: str) -> ModelInfo:
             raise ModelError(f"{path.name}: {kind.describe()}")
         raise ComponentFileError(f"{path.name}: {kind.describe()}")
     model_type = infer_diffusers_model_type(header.shapes())
+    if model_type == "v1" and SD_UNET_KEY not in header.tensors:
+        model_type = "unknown"  # diffusers answers "v1" for whatever it does not know
     found = by_model_type(model_type)
     if found is None:
+        kind = "an unknown architecture" if model_type == "unknown" else f"a {model_type} model"
         raise ModelError(
-            f"{path.name}: a {model_type} model, which the studio does not run "
+            f"{path.name}: {kind}, which the studio does not run "
             "(supported: Stable Diffusion 1.x/2.x, SDXL, SD3/3.5, FLUX.1)"
         )
     adapter, variant = found
