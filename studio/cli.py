@@ -155,6 +155,7 @@ def describe_model(info: ModelInfo) -> dict[str, object]:
         "parameters": info.parameters,
         "memory_bytes": info.memory_bytes,
         "components": dict(info.components),
+        "missing": list(info.missing),
         "notes": list(info.notes),
         "usable": info.usable,
         "problem": info.problem,

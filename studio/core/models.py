@@ -54,6 +54,7 @@ class ModelInfo:
     short_hash: str | None = None
     file_bytes: int = 0
     schedule: tuple[tuple[str, object], ...] = ()  # scheduler settings the file itself states
+    missing: tuple[str, ...] = ()  # parts a single file needs and its model tree lacks
 
     @property
     def usable(self) -> bool:
@@ -69,7 +70,7 @@ class ModelInfo:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         values["path"] = Path(values["path"])
-        for name in ("native_size", "samplers", "notes"):
+        for name in ("native_size", "samplers", "notes", "missing"):
             if name in values:
                 values[name] = tuple(values[name])
         for name in ("components", "schedule"):

@@ -97,6 +97,7 @@ def test_a_flux_file_without_its_t5_says_what_is_missing(tree, tmp_path):
     (models / "vae").mkdir()
     (models / "vae" / "ae.safetensors").symlink_to(tree[0] / "vae" / "ae.safetensors")
     info = identify(flux, model_id="flux")
+    assert info.missing == ("CLIP-L (clip_l)", "T5-XXL (t5xxl)")
     assert info.problem == (
         "needs CLIP-L (clip_l.safetensors), T5-XXL (t5xxl.safetensors): put it in "
         "models/text_encoders or models/vae beside the model folder"

@@ -73,7 +73,12 @@ class TransformerFamily(FamilyAdapter):
                 f"needs {names}: put it in models/text_encoders or models/vae beside "
                 "the model folder"
             )
-        return dataclasses.replace(info, notes=tuple(notes), problem=problem)
+        return dataclasses.replace(
+            info,
+            notes=tuple(notes),
+            problem=problem,
+            missing=tuple(f"{p.label} ({p.kind})" for p in missing),
+        )
 
     def _with_parts(
         self, info: ModelInfo, header: CheckpointHeader, found: dict[str, tuple[str, int]]
