@@ -19,8 +19,12 @@ class ModelGroup:
     models: tuple[ModelInfo, ...]
 
 
+NOT_USABLE = "Not usable"
+
+
 def group_models(models: Iterable[ModelInfo]) -> list[ModelGroup]:
-    """Groups by family: the embedded model's first, then by title."""
+    """Groups by family: the embedded model's first, then by title, files that are no model
+    of any family last."""
     families: dict[str, list[ModelInfo]] = {}
     for info in models:
         families.setdefault(info.family, []).append(info)
@@ -34,17 +38,17 @@ def group_models(models: Iterable[ModelInfo]) -> list[ModelGroup]:
         )
         for members in families.values()
     ]
-    groups.sort(key=lambda pair: (not pair[0], pair[1].title.lower()))
+    groups.sort(key=lambda p: (not p[0], p[1].title == NOT_USABLE, p[1].title.lower()))
     return [group for _embedded, group in groups]
 
 
 def group_title(members: list[ModelInfo]) -> str:
     """What the family's models' labels share ("SD3.5" of "SD3.5 medium" and "SD3.5 large"),
-    else the shortest label, else the family's name: the family adapters name their variants,
-    so no family is named here."""
+    else the shortest label; files no adapter recognised (no label, none can run) are "Not
+    usable". The family adapters name their variants, so no family is named here."""
     labels = [m.family_label for m in members if m.family_label]
     if not labels:
-        return members[0].family
+        return members[0].family if any(m.usable for m in members) else NOT_USABLE
     words = labels[0].split()
     for label in labels[1:]:
         other = label.split()

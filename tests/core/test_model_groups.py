@@ -27,7 +27,8 @@ INPAINT = _model("sd-inpaint", "sd1", "SD 1.5 inpainting")
 MEDIUM = _model("sd35-medium", "sd3", "SD3.5 medium", notes=("runs without T5-XXL",))
 LARGE = _model("sd35-large", "sd3", "SD3.5 large", problem="needs 40 GB, this machine has 24 GB")
 DEV = _model("flux-dev", "flux", "FLUX.1 dev")
-ALL = [DEV, LARGE, SD15, MINI, MEDIUM, INPAINT]
+JUNK = _model("junk", "unknown", "", problem="not a safetensors file (no valid header)")
+ALL = [DEV, JUNK, LARGE, SD15, MINI, MEDIUM, INPAINT]
 
 
 def test_models_are_grouped_by_family_embedded_first_and_unusable_last():
@@ -36,6 +37,7 @@ def test_models_are_grouped_by_family_embedded_first_and_unusable_last():
         ModelGroup("FLUX.1 dev", (DEV,)),
         ModelGroup("SD 1.5", (INPAINT, SD15)),
         ModelGroup("SD3.5", (MEDIUM, LARGE)),
+        ModelGroup("Not usable", (JUNK,)),
     ]
 
 
