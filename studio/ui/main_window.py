@@ -313,7 +313,7 @@ class MainWindow(QMainWindow):
             count, where = len(entries), entries[0].path.parent
             self.statusBar().showMessage(f"Saved {count} image{'s' * (count > 1)} to {where}", 8000)
             self.workspace.show_result(job_id, done.images[0], entries[0].path, entries[0].seed)
-            tasks.spawn(self._read_thumbnails())
+            self.panel.model_list.add_thumbnail(entries[0].request.model, done.images[0])
 
     def _job_failed(self, job_id: int, message: str) -> None:
         self._end_job(job_id, succeeded=False)

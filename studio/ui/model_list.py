@@ -49,6 +49,11 @@ class ModelList(QObject):
         self.thumbnails = thumbnails
         self.thumbnails_changed.emit()
 
+    def add_thumbnail(self, model_id: str, image: QImage) -> None:
+        """A new image made with `model_id`: it becomes the model's thumbnail."""
+        self.thumbnails = {**self.thumbnails, model_id: _small(image)}
+        self.thumbnails_changed.emit()
+
     def set_scan_progress(self, done: int, total: int) -> None:
         self.scan = (done, total)
         self.scan_changed.emit()
@@ -62,10 +67,20 @@ def read_thumbnails(history_db: Path, models: list[ModelInfo]) -> dict[str, QIma
         reader = QImageReader(str(path))
         size = reader.size()
         if size.isValid():
-            reader.setScaledSize(
-                size.scaled(QSize(THUMBNAIL, THUMBNAIL), Qt.AspectRatioMode.KeepAspectRatio)
-            )
+            reader.setScaledSize(_fit(size))
         image = reader.read()
         if not image.isNull():
             thumbnails[model_id] = image
     return thumbnails
+
+
+def _fit(size: QSize) -> QSize:
+    return size.scaled(QSize(THUMBNAIL, THUMBNAIL), Qt.AspectRatioMode.KeepAspectRatio)
+
+
+def _small(image: QImage) -> QImage:
+    return image.scaled(
+        _fit(image.size()),
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )

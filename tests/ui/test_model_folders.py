@@ -3,9 +3,12 @@ and offered ("Find my models"), the scan's progress, the last image made with ea
 
 from __future__ import annotations
 
+from PIL import Image
 from PySide6.QtWidgets import QDialogButtonBox, QLabel
 
+from studio.core.history import HistoryStore
 from studio.core.model_roots import FoundFolder
+from studio.core.request import GenerationRequest
 from studio.core.settings import Settings
 from studio.ui.find_models_dialog import FindModelsDialog
 from studio.ui.settings_dialog import SettingsDialog
@@ -119,3 +122,18 @@ def test_the_scan_shows_its_progress(window, qtbot, fake_engine):
     assert "3 of 10" in window.statusBar().currentMessage()
     window.client.list_models()
     qtbot.waitUntil(lambda: "can run here" in chooser.status.text(), timeout=TIMEOUT)
+
+
+def test_the_last_images_come_from_history_when_models_are_listed(
+    make_window, qtbot, paths, tmp_path
+):
+    image = tmp_path / "fox.png"
+    Image.new("RGB", (300, 200), "orange").save(image)
+    HistoryStore(paths.history_db).add(
+        image, GenerationRequest("a fox", model="other-sd15"), 1, "Other SD 1.5", 1.0
+    )
+    window = make_window()
+    qtbot.waitUntil(lambda: "other-sd15" in window.panel.model_list.thumbnails, timeout=TIMEOUT)
+    thumbnail = window.panel.model_list.thumbnails["other-sd15"]
+    assert (thumbnail.width(), thumbnail.height()) == (72, 48)
+    assert set(window.panel.model_list.thumbnails) == {"other-sd15"}
