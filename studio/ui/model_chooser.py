@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -28,6 +29,7 @@ from studio.ui.model_list import THUMBNAIL, ModelList
 from studio.ui.param_widgets import size_text
 
 MODEL_ROLE = Qt.ItemDataRole.UserRole
+LIST_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
 
 
 class ModelChooser(QDialog):
@@ -61,6 +63,7 @@ class ModelChooser(QDialog):
 
         self.filter.textChanged.connect(self._fill)
         self.filter.returnPressed.connect(self._pick_selected)
+        self.filter.installEventFilter(self)  # arrows move through the list while typing
         self.list.itemActivated.connect(lambda _item: self._pick_selected())
         self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.buttons.accepted.connect(self._pick_selected)
@@ -92,6 +95,17 @@ class ModelChooser(QDialog):
                 self.list.setCurrentItem(item)
                 return True
         return False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if (
+            watched is self.filter
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in LIST_KEYS
+        ):
+            QApplication.sendEvent(self.list, event)
+            return True
+        return super().eventFilter(watched, event)
 
     def _fill(self) -> None:
         selected = self._selected_id() or self._current

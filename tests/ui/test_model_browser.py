@@ -163,3 +163,15 @@ def test_a_webui_png_with_a_known_hash_restores_that_model(
     qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=TIMEOUT)
     assert window.panel.model_id() == "sdxl-base"
     assert "found by its hash" in window.statusBar().currentMessage()
+
+
+def test_arrow_keys_move_through_the_models_while_typing(panel, qtbot):
+    chooser = panel.open_model_chooser()
+    qtbot.keyClicks(chooser.filter, "sd")
+    assert chooser.visible_ids() == ["other-sd15", "sd35-medium", "sdxl-base"]
+    assert chooser.list.currentItem().data(Qt.ItemDataRole.UserRole) == "other-sd15"
+    qtbot.keyClick(chooser.filter, Qt.Key.Key_Down)  # over the SD3.5 header
+    qtbot.keyClick(chooser.filter, Qt.Key.Key_Down)  # and the SDXL one
+    with qtbot.waitSignal(panel.model_chosen) as chosen:
+        qtbot.keyClick(chooser.filter, Qt.Key.Key_Return)
+    assert chosen.args == ["sdxl-base"]
