@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 DEFAULT_SIZE = QSize(1360, 860)
 BRUSH_STEP = 1.2  # [ and ] scale the brush by this
 APP_TITLE = "Snail Studio"
+SCANNING = "Looking through model folders\u2026"
 SHUTDOWN_WAIT_MS = 5000  # a CPU step can take longer; the app then exits without waiting
 
 
@@ -335,6 +336,8 @@ class MainWindow(QMainWindow):
     def _models_listed(self, models: list[ModelInfo]) -> None:
         self.panel.set_models(models)
         self.run_status.engine_ready(len(models))
+        if self.statusBar().currentMessage().startswith(SCANNING):
+            self.statusBar().clearMessage()
         tasks.spawn(self._read_thumbnails())
         if not models:
             self.show_error("No models found. Add a model folder in File \u203a Settings.")
@@ -343,7 +346,7 @@ class MainWindow(QMainWindow):
 
     def _scan_progress(self, done: int, total: int) -> None:
         self.panel.model_list.set_scan_progress(done, total)
-        self.statusBar().showMessage(f"Looking through model folders\u2026 {done} of {total}")
+        self.statusBar().showMessage(f"{SCANNING} {done} of {total}")
 
     async def _read_thumbnails(self) -> None:
         """The last image made with each model, for the chooser."""

@@ -122,6 +122,7 @@ def test_the_scan_shows_its_progress(window, qtbot, fake_engine):
     assert "3 of 10" in window.statusBar().currentMessage()
     window.client.list_models()
     qtbot.waitUntil(lambda: "can run here" in chooser.status.text(), timeout=TIMEOUT)
+    assert "Looking through" not in window.statusBar().currentMessage()
 
 
 def test_the_last_images_come_from_history_when_models_are_listed(
