@@ -199,10 +199,10 @@ def _title_html(info: ModelInfo) -> str:
 
 
 def details_text(info: ModelInfo) -> str:
-    """Native size, file size, where it was found; why it cannot run; what to know."""
-    facts = [f"{size_text(*info.native_size)} native"]
+    """Native size, format and file size, where it was found; why it cannot run; notes."""
+    facts = [f"{size_text(*info.native_size)} native", info.format]
     if info.file_bytes:
-        facts.append(_bytes_text(info.file_bytes))
+        facts[-1] += f" {_bytes_text(info.file_bytes)}"
     facts.append(str(info.path.parent))
     lines = [" \u00b7 ".join(facts)]
     if info.problem is not None:

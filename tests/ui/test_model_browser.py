@@ -104,7 +104,7 @@ def test_the_browser_shows_families_sizes_folders_reasons_and_notes(panel):
     ]
     assert (
         chooser.row_text("sdxl-base")
-        == f"1024\u00d71024 native \u00b7 6.9 GB \u00b7 {COMFY}/checkpoints"
+        == f"1024\u00d71024 native \u00b7 safetensors 6.9 GB \u00b7 {COMFY}/checkpoints"
     )
     assert "Cannot run: needs 33.2 GB of memory" in chooser.row_text("flux-dev")
     assert "runs without T5-XXL" in chooser.row_text("sd35-medium")
