@@ -42,6 +42,11 @@ class ImageInfo:
     request: GenerationRequest | None  # what the studio can restore from it
 
     @property
+    def model_hash(self) -> str:
+        """AUTOMATIC1111's "Model hash" of the model the image was made with, "" if unknown."""
+        return self.settings.get("Model hash", "")
+
+    @property
     def notes(self) -> list[str]:
         """What a restore cannot keep."""
         schedule = self.settings.get("Schedule type", "")

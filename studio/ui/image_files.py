@@ -8,7 +8,6 @@ from PySide6.QtGui import QImage, QImageReader
 
 from studio.core.errors import ImageError
 from studio.core.image_info import ImageInfo, read_image_info
-from studio.core.request import GenerationRequest
 
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
 
@@ -26,12 +25,13 @@ def read_image(path: Path) -> QImage:
     return image.convertToFormat(QImage.Format.Format_RGB888)
 
 
-def read_request(path: Path) -> GenerationRequest | None:
-    """The generation parameters stored in an image, or None when it has none."""
+def read_parameters(path: Path) -> ImageInfo | None:
+    """What an image says about how it was made, or None when it has no parameters."""
     try:
-        return read_image_info(Path(path)).request
+        info = read_image_info(Path(path))
     except ImageError:
         return None
+    return info if info.request is not None else None
 
 
 def read_image_and_info(path: Path) -> tuple[QImage, ImageInfo]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout
 from studio.core.compare import applicable_parameters
 from studio.core.errors import ImageError, RequestError, StudioError
 from studio.core.history import HistoryEntry
+from studio.core.model_roots import FoundFolder, find_model_folders
 from studio.core.models import ModelInfo
 from studio.core.paths import AppPaths
 from studio.core.request import GenerationRequest, Mode
@@ -26,11 +28,13 @@ from studio.core.settings import Settings
 from studio.ui import tasks
 from studio.ui.canvas import CanvasView
 from studio.ui.compare_view import CompareDialog, CompareItem
+from studio.ui.find_models_dialog import FindModelsDialog
 from studio.ui.history_strip import HistoryStrip
 from studio.ui.image_files import read_image
 from studio.ui.job_queue import JobQueue
 from studio.ui.mask_painter import MaskPainter
 from studio.ui.mask_tools import MaskTools
+from studio.ui.model_list import read_thumbnails
 from studio.ui.notice import Notice
 from studio.ui.prompt_panel import PromptPanel
 from studio.ui.qt_images import qimage_to_pil
@@ -46,6 +50,7 @@ log = logging.getLogger(__name__)
 DEFAULT_SIZE = QSize(1360, 860)
 BRUSH_STEP = 1.2  # [ and ] scale the brush by this
 APP_TITLE = "Snail Studio"
+SCANNING = "Looking through model folders\u2026"
 SHUTDOWN_WAIT_MS = 5000  # a CPU step can take longer; the app then exits without waiting
 
 
@@ -57,8 +62,11 @@ class MainWindow(QMainWindow):
         paths: AppPaths,
         settings: Settings,
         engine_factory: EngineFactory = default_engine_factory,
+        find_folders: Callable[[], list[FoundFolder]] = find_model_folders,
     ) -> None:
         super().__init__()
+        self._find_folders = find_folders
+        self._first_start = not settings.model_folders and not paths.settings_file.exists()
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.paths = paths
@@ -204,6 +212,7 @@ class MainWindow(QMainWindow):
         w.failed.connect(self._job_failed)
         w.cancelled.connect(self._job_cancelled)
         w.models_listed.connect(self._models_listed)
+        w.scan_progress.connect(self._scan_progress)
         w.model_loading.connect(self._model_loading)
         w.load_progress.connect(self.run_status.model_load_progress)
         w.model_loaded.connect(self._model_loaded)
@@ -215,6 +224,8 @@ class MainWindow(QMainWindow):
         self.client.list_models()
         self.history.refresh()
         tasks.spawn(self._restore_images())
+        if self._first_start:
+            tasks.spawn(self._offer_found_models())
         self.panel.focus_prompt()
 
     # -- generating ------------------------------------------------------------------------
@@ -303,6 +314,7 @@ class MainWindow(QMainWindow):
             count, where = len(entries), entries[0].path.parent
             self.statusBar().showMessage(f"Saved {count} image{'s' * (count > 1)} to {where}", 8000)
             self.workspace.show_result(job_id, done.images[0], entries[0].path, entries[0].seed)
+            self.panel.model_list.add_thumbnail(entries[0].request.model, done.images[0])
 
     def _job_failed(self, job_id: int, message: str) -> None:
         self._end_job(job_id, succeeded=False)
@@ -324,10 +336,55 @@ class MainWindow(QMainWindow):
     def _models_listed(self, models: list[ModelInfo]) -> None:
         self.panel.set_models(models)
         self.run_status.engine_ready(len(models))
+        if self.statusBar().currentMessage().startswith(SCANNING):
+            self.statusBar().clearMessage()
+        tasks.spawn(self._read_thumbnails())
         if not models:
             self.show_error("No models found. Add a model folder in File \u203a Settings.")
             return
         self.client.load_model(self.panel.model_id())
+
+    def _scan_progress(self, done: int, total: int) -> None:
+        self.panel.model_list.set_scan_progress(done, total)
+        self.statusBar().showMessage(f"{SCANNING} {done} of {total}")
+
+    async def _read_thumbnails(self) -> None:
+        """The last image made with each model, for the chooser."""
+        models = self.panel.model_list
+        try:
+            thumbnails = await tasks.in_thread(
+                read_thumbnails, self.paths.history_db, models.models
+            )
+        except StudioError as exc:
+            log.warning("no model thumbnails: %s", exc)
+            return
+        models.set_thumbnails(thumbnails)
+
+    async def _offer_found_models(self) -> None:
+        """First start, no model folders yet: offer the folders of other apps, if any."""
+        found = await tasks.in_thread(self._find_folders)
+        with_models = [f for f in found if f.files]
+        if not with_models:
+            return
+        apps = ", ".join(dict.fromkeys(f.app for f in with_models))
+        files = sum(f.files for f in with_models)
+        self.notice.offer(
+            f"Models of {apps} are on this computer ({files} files). Use them here?",
+            "Find My Models\u2026",
+            lambda: self.show_found_models(found),
+        )
+
+    def show_found_models(self, found: list[FoundFolder]) -> FindModelsDialog:
+        dialog = FindModelsDialog(found, self.settings.model_folders, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._add_model_folders(dialog.chosen_folders()))
+        dialog.open()
+        return dialog
+
+    def _add_model_folders(self, folders: list[str]) -> None:
+        if folders:
+            folders = [*self.settings.model_folders, *folders]
+            self._apply_settings(dataclasses.replace(self.settings, model_folders=folders))
 
     def _model_loading(self, model: str) -> None:
         info = self.panel.model_info(model)
@@ -364,10 +421,13 @@ class MainWindow(QMainWindow):
         self._compare.raise_()
 
     def edit_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self.paths, self)
-        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
-            return
-        self.settings = self.panel.settings = dialog.settings()
+        dialog = SettingsDialog(self.settings, self.paths, self, self._find_folders)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            self._apply_settings(dialog.settings())
+
+    def _apply_settings(self, settings: Settings) -> None:
+        """Take new settings: saved, and the engine told (other folders are listed again)."""
+        self.settings = self.panel.settings = settings
         try:
             self.settings.save(self.paths.settings_file)
         except OSError as exc:

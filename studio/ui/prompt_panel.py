@@ -28,6 +28,8 @@ from studio.core.models import ModelInfo
 from studio.core.request import MAX_BATCH, GenerationRequest, Mode
 from studio.core.schedulers import SCHEDULER_NAMES
 from studio.core.settings import Settings
+from studio.ui.model_chooser import ModelChooser
+from studio.ui.model_list import ModelList
 from studio.ui.param_widgets import SeedEdit, SizeChooser, size_text
 from studio.ui.prompt_state import GuidanceState, SeedState
 
@@ -45,7 +47,7 @@ class PromptPanel(QWidget):
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._models: dict[str, ModelInfo] = {}
+        self.model_list = ModelList(self)  # the combo and the chooser are views of it
         self._mask_tools: QWidget | None = None
         self.settings = settings  # the window hands over new settings when they change
         self.prompt = _text_box("Describe the image…  (Ctrl+Enter generates)", 4)
@@ -56,6 +58,10 @@ class PromptPanel(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.model.setMinimumContentsLength(12)
+        self.browse_models = QToolButton(text="\u2026")
+        self.browse_models.setToolTip(
+            "Browse the models: families, sizes, folders, last images; type to filter"
+        )
         self.scheduler = QComboBox()
         self.scheduler.addItems(SCHEDULER_NAMES)
         self.steps = _spin(1, 150, "Denoising steps: more is slower and usually finer")
@@ -113,7 +119,12 @@ class PromptPanel(QWidget):
 
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.form.addRow("Model", self.model)
+        model_row = QWidget()
+        model_layout = QHBoxLayout(model_row)
+        model_layout.setContentsMargins(0, 0, 0, 0)
+        model_layout.addWidget(self.model, 1)
+        model_layout.addWidget(self.browse_models)
+        self.form.addRow("Model", model_row)
         self.form.addRow("Sampler", self.scheduler)
         self.form.addRow("Steps", self.steps)
         self.guidance_row = QWidget()
@@ -149,6 +160,7 @@ class PromptPanel(QWidget):
     def _connect(self) -> None:
         self.mode_buttons.buttonToggled.connect(lambda _b, on: on and self._update_mode())
         self.model.activated.connect(self._model_activated)
+        self.browse_models.clicked.connect(self.open_model_chooser)
         self.generate_button.clicked.connect(self.generate_requested)
         self.guidance_hint.clicked.connect(self.guidance_state.use_model_start)
         self.guidance.valueChanged.connect(self.guidance_state.set_value)
@@ -181,7 +193,7 @@ class PromptPanel(QWidget):
         return self.model.currentData() or self.model.currentText()
 
     def model_info(self, model_id: str | None = None) -> ModelInfo | None:
-        return self._models.get(model_id or self.model_id())
+        return self.model_list.info(model_id or self.model_id())
 
     def request(self) -> GenerationRequest:
         """The request the controls describe, without input image or mask."""
@@ -202,13 +214,21 @@ class PromptPanel(QWidget):
             batch_size=self.batch.value(),
         )
 
-    def set_request(self, request: GenerationRequest) -> list[str]:
-        """Show `request`'s parameters; returns notes on what could not be restored."""
+    def set_request(self, request: GenerationRequest, model_hash: str = "") -> list[str]:
+        """Show `request`'s parameters; returns notes on what could not be restored.
+
+        A `model_hash` (AUTOMATIC1111's "Model hash") that a listed model has picks that
+        model whatever the name it was saved under.
+        """
         notes = []
         self.prompt.setPlainText(request.prompt)
         self.negative.setPlainText(request.negative_prompt)
         self.set_mode(request.mode)
-        if not self._select_model(request.model):
+        by_hash = self.model_list.by_hash(model_hash)
+        if by_hash is not None and self._select_model(by_hash.id):
+            if by_hash.id != request.model:
+                notes.append(f"model {request.model!r} found by its hash as {by_hash.name}")
+        elif not self._select_model(request.model):
             notes.append(f"model {request.model!r} is not installed; kept {self.model_id()}")
         if request.scheduler in self._usable_samplers():
             self.scheduler.setCurrentText(request.scheduler)
@@ -238,27 +258,46 @@ class PromptPanel(QWidget):
     # -- models ----------------------------------------------------------------------------
 
     def set_models(self, models: list[ModelInfo]) -> None:
-        """Fill the chooser (embedded models first), keeping the current choice if listed."""
+        """Fill the chooser by family (embedded models first), keeping the current choice."""
         current = self.model_id()
-        self._models = {m.id: m for m in models}
+        self.model_list.set_models(models)
         self.model.blockSignals(True)
         self.model.clear()
-        for info in sorted(models, key=lambda m: not m.embedded):
-            label = f"{info.name}  (built in)" if info.embedded else info.name
-            tip = str(info.path)
-            if info.problem is not None:
-                label += "  (cannot run)"
-                tip += f"\n{info.problem}"
-            self.model.addItem(label, info.id)
-            row = self.model.count() - 1
-            self.model.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
-            self.model.model().item(row).setEnabled(info.usable)
+        for group in self.model_list.groups:
+            # A family's header: shown, never chosen (disabled, no model id).
+            self.model.addItem(group.title)
+            header = self.model.model().item(self.model.count() - 1)
+            header.setEnabled(False)
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            for info in group.models:
+                self._add_model_item(info)
         self.model.blockSignals(False)
         if not self._select_model(current):
-            usable = [m for m in models if m.usable]
+            usable = [m for group in self.model_list.groups for m in group.models if m.usable]
             if usable:
-                self._select_model(sorted(usable, key=lambda m: not m.embedded)[0].id)
+                self._select_model(usable[0].id)
         self._update_for_model()
+
+    def _add_model_item(self, info: ModelInfo) -> None:
+        label = f"    {info.name}  (built in)" if info.embedded else f"    {info.name}"
+        tip = str(info.path)
+        if info.problem is not None:
+            label += "  (cannot run)"
+            tip += f"\n{info.problem}"
+        self.model.addItem(label, info.id)
+        row = self.model.count() - 1
+        self.model.setItemData(row, tip, Qt.ItemDataRole.ToolTipRole)
+        self.model.model().item(row).setEnabled(info.usable)
+
+    def open_model_chooser(self) -> ModelChooser:
+        """The browsable chooser, over the window; a pick switches as the combo does."""
+        chooser = ModelChooser(self.model_list, self.model_id(), self)
+        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        chooser.chosen.connect(self._model_picked)
+        chooser.open()
+        return chooser
 
     def show_loaded_model(self, info: ModelInfo) -> None:
         """The engine's model, chosen or kept after a failed load: the chooser shows it."""
@@ -266,11 +305,11 @@ class PromptPanel(QWidget):
             self.changed.emit()
 
     def _select_model(self, model_id: str) -> bool:
-        known = self._models.get(model_id)
+        known = self.model_list.info(model_id)
         if known is not None and not known.usable:
             return False
         index = self.model.findData(model_id)
-        if index < 0 and not self._models and model_id:
+        if index < 0 and not self.model_list.models and model_id:
             # Before the engine has listed its models, keep the id so a request still names it.
             self.model.addItem(model_id, model_id)
             index = self.model.count() - 1
@@ -283,6 +322,10 @@ class PromptPanel(QWidget):
         self._update_for_model()
         self.model_chosen.emit(self.model_id())
         self.changed.emit()
+
+    def _model_picked(self, model_id: str) -> None:
+        if self._select_model(model_id):
+            self._model_activated(self.model.currentIndex())
 
     def _update_for_model(self) -> None:
         """Show the current model's native size, the samplers it can use, its guidance tip."""

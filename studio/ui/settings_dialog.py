@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -21,9 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.model_roots import FoundFolder, find_model_folders
 from studio.core.paths import AppPaths
 from studio.core.schedulers import SCHEDULER_NAMES
 from studio.core.settings import PRECISIONS, Settings
+from studio.ui import tasks
+from studio.ui.find_models_dialog import FindModelsDialog
 from studio.ui.param_widgets import SizeChooser
 
 PRECISION_LABELS = {
@@ -35,8 +39,16 @@ PRECISION_LABELS = {
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, paths: AppPaths, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        paths: AppPaths,
+        parent: QWidget | None = None,
+        find_folders: Callable[[], list[FoundFolder]] = find_model_folders,
+    ) -> None:
         super().__init__(parent)
+        self._find_folders = find_folders
+        self.found_dialog: FindModelsDialog | None = None  # the last "Find My Models" shown
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
         self._original = settings
@@ -49,11 +61,15 @@ class SettingsDialog(QDialog):
         )
         add = QPushButton("Add…")
         remove = QPushButton("Remove")
+        self.find_models = QPushButton("Find My Models\u2026")
+        self.find_models.setToolTip("Look for the model folders of ComfyUI, A1111, InvokeAI\u2026")
+        self.find_models.clicked.connect(lambda: tasks.spawn(self._find_models()))
         add.clicked.connect(self._add_folder)
         remove.clicked.connect(lambda: self.folders.takeItem(self.folders.currentRow()))
         folder_buttons = QVBoxLayout()
         folder_buttons.addWidget(add)
         folder_buttons.addWidget(remove)
+        folder_buttons.addWidget(self.find_models)
         folder_buttons.addStretch(1)
         folders = QHBoxLayout()
         folders.addWidget(self.folders, 1)
@@ -123,6 +139,19 @@ class SettingsDialog(QDialog):
         folder = QFileDialog.getExistingDirectory(self, "Add a model folder")
         if folder and not self.folders.findItems(folder, Qt.MatchFlag.MatchExactly):
             self.folders.addItem(folder)
+
+    async def _find_models(self) -> None:
+        self.find_models.setEnabled(False)
+        try:
+            found = await tasks.in_thread(self._find_folders)
+        finally:
+            self.find_models.setEnabled(True)
+        current = [self.folders.item(i).text() for i in range(self.folders.count())]
+        dialog = FindModelsDialog(found, current, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.folders.addItems(dialog.chosen_folders()))
+        dialog.open()
+        self.found_dialog = dialog
 
     def _browse_output(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())

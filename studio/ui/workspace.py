@@ -20,7 +20,7 @@ from studio.core.errors import ImageError
 from studio.core.request import GenerationRequest, Mode
 from studio.ui import tasks
 from studio.ui.canvas import CanvasView
-from studio.ui.image_files import OPEN_FILTER, read_image, read_image_and_info, read_request
+from studio.ui.image_files import OPEN_FILTER, read_image, read_image_and_info, read_parameters
 from studio.ui.image_info_dialog import ImportChoice, ask_import
 from studio.ui.mask_painter import MaskPainter
 from studio.ui.prompt_panel import PromptPanel
@@ -167,7 +167,7 @@ class Workspace(QObject):
             request = info.request
             if choice is ImportChoice.BOTH:
                 request = dataclasses.replace(request, mode=self.panel.mode())
-            self.restore_parameters(request, path.name, info.notes)
+            self.restore_parameters(request, path.name, info.notes, info.model_hash)
         if choice is ImportChoice.INPUT:
             self.set_input(image, path=path)
             self.message.emit(f"Input image: {path.name}")
@@ -213,9 +213,13 @@ class Workspace(QObject):
         self.message.emit("The clipboard holds no image")
 
     def restore_parameters(
-        self, request: GenerationRequest, source: str, notes: list[str] | None = None
+        self,
+        request: GenerationRequest,
+        source: str,
+        notes: list[str] | None = None,
+        model_hash: str = "",
     ) -> None:
-        notes = [*(notes or []), *self.panel.set_request(request)]
+        notes = [*(notes or []), *self.panel.set_request(request, model_hash)]
         if request.seed is not None:
             notes.append(f"seed {request.seed} is locked: unlock it for new images")
         text = f"Restored parameters from {source}"
@@ -232,11 +236,11 @@ class Workspace(QObject):
         tasks.spawn(self._restore_from_file(path))
 
     async def _restore_from_file(self, path: Path) -> None:
-        request = await tasks.in_thread(read_request, path)
-        if request is None:
+        info = await tasks.in_thread(read_parameters, path)
+        if info is None or info.request is None:
             self.error.emit(f"{path.name} holds no generation parameters")
             return
-        self.restore_parameters(request, path.name)
+        self.restore_parameters(info.request, path.name, info.notes, info.model_hash)
 
     # -- files out -------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import pytest
 import qasync
 from PySide6.QtCore import QObject
 
+from studio.core.model_roots import FoundFolder
 from studio.core.paths import AppPaths
 from studio.core.settings import Settings
 from tests.ui.fake_engine import FakeEngine
@@ -58,9 +59,17 @@ def make_window(qtbot, qloop, paths, fake_engine):
 
     windows = []
 
-    def make(settings: Settings | None = None, engine: FakeEngine | None = None):
+    def make(
+        settings: Settings | None = None,
+        engine: FakeEngine | None = None,
+        found_folders: tuple[FoundFolder, ...] = (),
+    ):
+        """`found_folders` stand in for other apps' model folders (the real search reads the
+        developer's disks)."""
         engine = engine or fake_engine
-        window = MainWindow(paths, settings or Settings(), lambda _settings: engine)
+        window = MainWindow(
+            paths, settings or Settings(), lambda _settings: engine, lambda: list(found_folders)
+        )
         windows.append(window)
         window.show()
         qtbot.waitExposed(window)

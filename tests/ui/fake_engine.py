@@ -49,6 +49,7 @@ class FakeEngine:
         self.step_delay = step_delay
         self.requests: list[GenerationRequest] = []
         self.loads: list[str] = []
+        self.listings = 0  # models() calls: each is a scan of the model folders
         self.threads: set[str] = set()
         self.loaded: str | None = None
         self._failures: list[BaseException] = []
@@ -89,6 +90,7 @@ class FakeEngine:
 
     def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
         self._note_thread()
+        self.listings += 1
         if on_progress is not None:
             on_progress(len(self._models), len(self._models))
         return list(self._models.values())

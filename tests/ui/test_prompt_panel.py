@@ -27,13 +27,16 @@ def test_defaults_come_from_settings(panel):
 
 
 def test_models_listed_embedded_first_and_selected(panel):
-    assert panel.model.itemData(0) == "snail-mini"
-    assert "built in" in panel.model.itemText(0)
+    header = panel.model.model().item(0)
+    assert header.text() == "snail-mini" and not header.isEnabled()  # the family's header
+    assert panel.model.itemData(1) == "snail-mini"
+    assert "built in" in panel.model.itemText(1)
     assert panel.model_id() == "snail-mini"
     assert panel.size.preset.currentText() == "Native (256\u00d7256)"
 
 
-def _choose_model(panel, index: int) -> None:
+def _choose_model(panel, model_id: str) -> None:
+    index = panel.model.findData(model_id)
     panel.model.setCurrentIndex(index)
     panel.model.activated.emit(index)
 
@@ -42,22 +45,22 @@ def test_guidance_starts_at_the_models_recommendation_else_the_default(panel):
     assert panel.request().guidance_scale == 2.5  # the fake snail-mini recommends 2.5
     assert "around 2.5" in panel.guidance.toolTip()
     assert panel.guidance_hint.isHidden()  # already at the recommendation
-    for index, guidance, tip in ((1, 7.5, False), (0, 2.5, True)):
-        _choose_model(panel, index)  # untouched, the guidance follows the model
+    for model_id, guidance, tip in (("other-sd15", 7.5, False), ("snail-mini", 2.5, True)):
+        _choose_model(panel, model_id)  # untouched, the guidance follows the model
         assert panel.request().guidance_scale == guidance
         assert ("around 2.5" in panel.guidance.toolTip()) is tip
 
 
 def test_switching_models_keeps_the_users_guidance_and_offers_the_recommendation(panel):
-    _choose_model(panel, 1)  # Other SD 1.5, no recommendation
+    _choose_model(panel, "other-sd15")  # no recommendation
     panel.guidance.setValue(4.0)
-    _choose_model(panel, 0)  # snail-mini recommends 2.5
+    _choose_model(panel, "snail-mini")  # recommends 2.5
     assert panel.request().guidance_scale == 4.0
     assert panel.guidance_hint.isVisibleTo(panel) and panel.guidance_hint.text() == "Use 2.5"
     panel.guidance_hint.click()
     assert panel.request().guidance_scale == 2.5 and panel.guidance_hint.isHidden()
     panel.guidance.setValue(6.0)
-    _choose_model(panel, 1)
+    _choose_model(panel, "other-sd15")
     assert panel.request().guidance_scale == 6.0 and panel.guidance_hint.isHidden()
 
 
@@ -75,12 +78,10 @@ def test_a_model_offers_only_the_samplers_that_work_on_it(panel):
         return panel.scheduler.model().item(panel.scheduler.findText(name)).isEnabled()
 
     assert not enabled("PNDM") and enabled("DDIM")  # the fake snail-mini: zero terminal SNR
-    panel.model.setCurrentIndex(1)
-    panel.model.activated.emit(1)
+    _choose_model(panel, "other-sd15")
     panel.scheduler.setCurrentText("PNDM")
     assert enabled("PNDM")
-    panel.model.setCurrentIndex(0)
-    panel.model.activated.emit(0)
+    _choose_model(panel, "snail-mini")
     assert panel.request().scheduler == "Euler a"  # the settings' default sampler
     notes = panel.set_request(GenerationRequest("x", model="snail-mini", scheduler="LMS"))
     assert notes == ["sampler 'LMS' is not available for snail-mini; kept Euler a"]
@@ -96,8 +97,7 @@ def test_a_restored_request_keeps_its_guidance_when_models_arrive(qtbot):
 
 def test_choosing_a_model_emits_it(panel, qtbot):
     with qtbot.waitSignal(panel.model_chosen) as chosen:
-        panel.model.setCurrentIndex(1)
-        panel.model.activated.emit(1)
+        _choose_model(panel, "other-sd15")
     assert chosen.args == ["other-sd15"]
 
 
