@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from studio import __version__
-from studio.core.errors import GenerationCancelled, ImageError, StudioError
+from studio.core.errors import GenerationCancelled, ImageError, ModelError, StudioError
 from studio.core.history import HistoryStore
 from studio.core.models import ModelInfo
 from studio.core.paths import AppPaths
@@ -131,12 +131,12 @@ def run_inspect(options: argparse.Namespace) -> int:
     from studio.engine.startup import import_engine
 
     import_engine()
-    from studio.engine.library import identify
+    from studio.engine.library import identify_path
 
     path: Path = options.file
     if not path.exists():
-        raise ImageError(f"no such file or folder: {path}")
-    info = identify(path.resolve(), model_id=path.stem if path.is_file() else path.name)
+        raise ModelError(f"no such file or folder: {path}")
+    info = identify_path(path)
     print(json.dumps(describe_model(info), indent=2))
     return 0
 

@@ -63,10 +63,13 @@ class ModelLibrary:
         for done, path in enumerate(candidates):
             if on_progress is not None:
                 on_progress(done, len(candidates))
-            model_id = _unique(path.stem if path.is_file() else path.name, taken)
+            repo = _hub_repo(path)
+            model_id = _unique(repo.split("/")[-1] if repo else _stem(path), taken)
             info = self._identified(path, model_id, known)
             if info is None:
                 continue  # a LoRA, a VAE, a text encoder: parts, not models
+            if repo and info.name == model_id:
+                info = dataclasses.replace(info, name=repo)
             taken.add(info.id)
             found.append(info)
         if on_progress is not None:
@@ -116,7 +119,7 @@ class ModelLibrary:
                 raise ModelError(
                     f"unknown model '{ref}' (known: {known}); give an id, a file or a folder"
                 )
-            info = identify(path.resolve(), model_id=path.stem if path.is_file() else path.name)
+            info = identify_path(path)
         if info.problem is not None:
             raise ModelError(f"{info.name}: {info.problem}")
         return info
@@ -133,6 +136,11 @@ def identify(path: Path, model_id: str, embedded: bool = False) -> ModelInfo:
     if not (path / "model_index.json").exists():
         raise ModelError(f"{path.name}: not a model (no model_index.json and not a file)")
     return _identify_folder(path, model_id, embedded)
+
+
+def identify_path(path: Path) -> ModelInfo:
+    """A model given by its path (not found in the model folders), known by its name."""
+    return identify(path.resolve(), model_id=_stem(path))
 
 
 def unusable(path: Path, model_id: str, reason: str) -> ModelInfo:
@@ -233,6 +241,18 @@ def _with_memory(info: ModelInfo) -> ModelInfo:
             "(a GGUF-quantized file needs less)"
         ),
     )
+
+
+def _stem(path: Path) -> str:
+    return path.stem if path.is_file() else path.name
+
+
+def _hub_repo(path: Path) -> str | None:
+    """'org/name' for a diffusers repo in the Hugging Face cache
+    (`models--org--name/snapshots/<commit>`), whose folder name is only a commit hash."""
+    if path.parent.name != "snapshots" or not path.parent.parent.name.startswith("models--"):
+        return None
+    return path.parent.parent.name.removeprefix("models--").replace("--", "/")
 
 
 def _depends_on(path: Path) -> list[Path]:

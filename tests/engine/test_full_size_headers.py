@@ -114,3 +114,14 @@ def test_models_json_and_inspect_say_the_same(comfyui, capsys):
     assert {k: v for k, v in inspected.items() if k != "id"} == {
         k: v for k, v in flux.items() if k != "id"
     }
+
+
+def test_a_diffusers_repo_in_the_hugging_face_cache_is_named_after_the_repo(
+    tiny_model_dir, tmp_path
+):
+    import shutil
+
+    snapshot = tmp_path / "hub" / "models--acme--tiny-sd" / "snapshots" / "0123abcd"
+    shutil.copytree(tiny_model_dir / "tiny", snapshot)
+    (info,) = listed(tmp_path / "hub").values()
+    assert (info.id, info.name) == ("tiny-sd", "acme/tiny-sd")
