@@ -43,6 +43,7 @@ class ModelInfo:
     problem: str | None = None
     uses_negative_prompt: bool = True
     uses_guidance: bool = True
+    uses_true_cfg: bool = False  # real CFG with a negative prompt beside distilled guidance
     size_multiple: int = 8
     default_steps: int | None = None
     memory_bytes: int | None = None

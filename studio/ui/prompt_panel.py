@@ -35,6 +35,10 @@ from studio.ui.prompt_state import GuidanceState, SeedState
 
 THUMB = 56
 GUIDANCE_TIP = "Guidance (CFG) scale: how closely to follow the prompt"
+TRUE_CFG_TIP = (
+    "Real classifier-free guidance with the negative prompt (FLUX.1). 1 is off: the model's "
+    "own distilled guidance alone. Above 1 the negative prompt counts, at twice the work."
+)
 NO_INPUT = "No input image yet: open (Ctrl+O), paste (Ctrl+V) or drop one on the canvas."
 
 
@@ -72,6 +76,8 @@ class PromptPanel(QWidget):
         self.guidance_hint = QToolButton()  # offers the model's recommendation, never forces it
         self.guidance_hint.hide()
         self.size = SizeChooser()
+        self.true_cfg = _double_spin(1.0, 30.0, 0.5, TRUE_CFG_TIP)
+        self.true_cfg.setValue(1.0)
         self.strength = _double_spin(
             0.01, 1.0, 0.05, "How much to change the input: 1 repaints it fully"
         )
@@ -133,6 +139,7 @@ class PromptPanel(QWidget):
         guidance_layout.addWidget(self.guidance, 1)
         guidance_layout.addWidget(self.guidance_hint)
         self.form.addRow("Guidance", self.guidance_row)
+        self.form.addRow("True CFG", self.true_cfg)
         self.form.addRow("Size", self.size)
         self.form.addRow("Strength", self.strength)
         self.form.addRow("Batch", self.batch)
@@ -165,6 +172,7 @@ class PromptPanel(QWidget):
         self.guidance_hint.clicked.connect(self.guidance_state.use_model_start)
         self.guidance.valueChanged.connect(self.guidance_state.set_value)
         self.guidance_state.changed.connect(self._show_guidance)
+        self.true_cfg.valueChanged.connect(self._update_for_model)
         self.cancel_button.clicked.connect(self.cancel_requested)
         for signal in (
             self.prompt.textChanged,
@@ -172,6 +180,7 @@ class PromptPanel(QWidget):
             self.scheduler.currentIndexChanged,
             self.steps.valueChanged,
             self.guidance_state.changed,
+            self.true_cfg.valueChanged,
             self.strength.valueChanged,
             self.batch.valueChanged,
             self.size.changed,
@@ -207,6 +216,7 @@ class PromptPanel(QWidget):
             scheduler=self.scheduler.currentText(),
             steps=self.steps.value(),
             guidance_scale=self.guidance_state.value,
+            true_cfg_scale=round(self.true_cfg.value(), 2),
             seed=self.seed_state.seed(),
             width=size[0] if size else None,
             height=size[1] if size else None,
@@ -239,6 +249,7 @@ class PromptPanel(QWidget):
             )
         self.steps.setValue(request.steps)
         self.guidance_state.restore(request.guidance_scale)
+        self.true_cfg.setValue(request.true_cfg_scale)
         self.size.set_size(request.size)
         self.strength.setValue(request.strength)
         self.batch.setValue(request.batch_size)
@@ -343,10 +354,13 @@ class PromptPanel(QWidget):
             self.scheduler.setCurrentText(
                 preferred if preferred in info.samplers else info.samplers[0]
             )
-        # Controls the model's family does not use are hidden (e.g. no negative prompt).
-        self._negative_caption.setVisible(info.uses_negative_prompt)
-        self.negative.setVisible(info.uses_negative_prompt)
+        # Controls the model's family does not use are hidden: FLUX.1 reads a negative prompt
+        # only with true CFG on, schnell no guidance at all.
+        true_cfg_on = info.uses_true_cfg and self.true_cfg.value() > 1
+        self._negative_caption.setVisible(info.uses_negative_prompt or true_cfg_on)
+        self.negative.setVisible(info.uses_negative_prompt or true_cfg_on)
         self.form.setRowVisible(self.guidance_row, info.uses_guidance)
+        self.form.setRowVisible(self.true_cfg, info.uses_true_cfg)
         tip = GUIDANCE_TIP
         if info.recommended_guidance is not None:
             tip += f"\n{info.name} is at its best around {info.recommended_guidance:g}"

@@ -31,6 +31,7 @@ NO_CFG = ModelInfo(
     Path("/models/distilled.safetensors"),
     uses_negative_prompt=False,
     uses_guidance=False,
+    uses_true_cfg=True,
 )
 
 
@@ -70,6 +71,20 @@ def test_controls_the_family_does_not_use_are_hidden(panel):
     panel.model.setCurrentIndex(panel.model.findData("snail-mini"))
     panel.model.activated.emit(panel.model.currentIndex())
     assert panel.negative.isVisibleTo(panel) and panel.guidance.isVisibleTo(panel)
+    assert not panel.true_cfg.isVisibleTo(panel)
+
+
+def test_flux_shows_its_negative_prompt_when_true_cfg_is_on(panel):
+    panel.model.setCurrentIndex(panel.model.findData("distilled"))
+    panel.model.activated.emit(panel.model.currentIndex())
+    assert panel.true_cfg.isVisibleTo(panel) and not panel.negative.isVisibleTo(panel)
+    panel.true_cfg.setValue(3.5)
+    assert panel.negative.isVisibleTo(panel)
+    panel.negative.setPlainText("blur")
+    request = panel.request()
+    assert (request.true_cfg_scale, request.negative_prompt) == (3.5, "blur")
+    panel.true_cfg.setValue(1.0)
+    assert not panel.negative.isVisibleTo(panel)
 
 
 def test_the_chooser_goes_back_to_the_loaded_model_when_a_load_fails(make_window, qtbot):

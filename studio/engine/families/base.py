@@ -61,6 +61,7 @@ class FamilyAdapter:
     variants: ClassVar[Mapping[str, Variant]]  # by diffusers model type
     size_multiple: ClassVar[int] = 8
     flow_matching: ClassVar[bool] = False
+    uses_true_cfg: ClassVar[bool] = False
     preview_factors: ClassVar[tuple[tuple[float, float, float], ...]]
     preview_bias: ClassVar[tuple[float, float, float]] = (0.0, 0.0, 0.0)
 
@@ -88,6 +89,7 @@ class FamilyAdapter:
             default_steps=variant.default_steps,
             uses_guidance=variant.uses_guidance,
             uses_negative_prompt=self.uses_negative_prompt(variant),
+            uses_true_cfg=self.uses_true_cfg,
             recommended_guidance=info.recommended_guidance
             if info.recommended_guidance is not None
             else variant.default_guidance,

@@ -57,6 +57,7 @@ class Flux(TransformerFamily):
         Part("vae", "vae16", "VAE", ("vae.", "first_stage_model.")),
     )
     transformer_class = FluxTransformer2DModel
+    uses_true_cfg = True
     preview_factors = FLUX_FACTORS
     preview_bias = FLUX_BIAS
 
