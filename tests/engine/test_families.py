@@ -77,6 +77,7 @@ def test_each_family_offers_only_the_controls_it_uses(family_engine):
     models = {m.id: m for m in family_engine.models()}
     assert models["sdxl"].uses_negative_prompt and models["sdxl"].uses_guidance
     assert not models["flux-dev"].uses_negative_prompt and models["flux-dev"].uses_guidance
+    assert models["flux-dev"].uses_true_cfg and not models["sdxl"].uses_true_cfg
     assert not models["flux-schnell"].uses_guidance
     assert models["flux-schnell"].default_steps == 4
     assert models["flux-dev"].recommended_guidance == 3.5
