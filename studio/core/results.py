@@ -52,6 +52,7 @@ class GenerationResult:
     seeds: list[int]
     timings: dict[str, float] = field(default_factory=dict)
     model_name: str = ""
+    lora_hashes: dict[str, str] = field(default_factory=dict)  # LoRA name: short hash
 
     @property
     def duration(self) -> float:
