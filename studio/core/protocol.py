@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from studio.core.loras import LoraInfo
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
 from studio.core.results import GenerationResult, LoadProgress, StepUpdate
@@ -14,6 +15,11 @@ from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 class EngineProtocol(Protocol):
     def models(self) -> list[ModelInfo]:
         """Every model the engine can load, the embedded one first."""
+        ...
+
+    def loras(self, model: str) -> list[LoraInfo]:
+        """The LoRA files made for `model`'s family. Optional: front ends treat a backend
+        without it as one that applies no LoRAs."""
         ...
 
     def load_model(
