@@ -42,6 +42,7 @@ class LoraRow(QWidget):
         self.spin.setRange(-MAX_LORA_WEIGHT, MAX_LORA_WEIGHT)
         self.spin.setSingleStep(0.05)
         self.spin.setDecimals(2)
+        self.spin.setKeyboardTracking(False)  # a typed weight counts once it is complete
         self.spin.setToolTip("Weight: 0 leaves the image as without this LoRA")
         self.remove = QToolButton(text="✕")
         self.remove.setToolTip(f"Remove {name}")
@@ -58,9 +59,10 @@ class LoraRow(QWidget):
 
     def show_weight(self, weight: float) -> None:
         for widget, value in ((self.slider, round(weight * SLIDER_STEPS)), (self.spin, weight)):
-            widget.blockSignals(True)
-            widget.setValue(value)
-            widget.blockSignals(False)
+            if widget.value() != value:  # setting a spin box rewrites the text being typed
+                widget.blockSignals(True)
+                widget.setValue(value)
+                widget.blockSignals(False)
 
     def show_fit(self, fits: bool) -> None:
         self.label.setEnabled(fits)

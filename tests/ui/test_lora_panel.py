@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from PySide6.QtCore import Qt
 
 from studio.core.loras import LoraRef
 from studio.core.request import GenerationRequest
@@ -52,6 +53,16 @@ def test_added_loras_go_into_the_request_with_their_weights(panel):
     ink.remove.click()
     assert panel.request().loras == (LoraRef("paper-cut", 0.35),)
     assert [row.name for row in panel.loras.rows] == ["paper-cut"]
+
+
+def test_a_weight_typed_into_the_spin_box_counts_once_complete(panel, qtbot):
+    _add(panel, "ink-wash")
+    spin = panel.loras.rows[0].spin
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "0.7")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    assert panel.request().loras == (LoraRef("ink-wash", 0.7),)
+    assert panel.loras.rows[0].slider.value() == 70
 
 
 def test_a_restored_request_shows_its_loras(panel):
