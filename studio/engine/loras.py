@@ -74,9 +74,10 @@ class LoraLibrary:
         adapter = adapter_for(info)
         return [lora.info for lora in self.files() if _fits(lora.target, adapter, info)]
 
-    def resolve(self, name: str, info: ModelInfo) -> LoraFile:
-        """The usable LoRA `name` for `info`; raises `RequestError` in one line otherwise."""
-        files = self.files()
+    def resolve(self, name: str, info: ModelInfo, files: list[LoraFile] | None = None) -> LoraFile:
+        """The usable LoRA `name` for `info` (among `files`, else a fresh scan); raises
+        `RequestError` in one line otherwise."""
+        files = self.files() if files is None else files
         lora = next((f for f in files if f.info.name == name), None)
         adapter = adapter_for(info)
         if lora is None:
@@ -103,7 +104,8 @@ class LoraLibrary:
         modules); returns their short hashes by name, for the image's parameters."""
         pipe = model.base
         refs = list(refs)
-        resolved = [(ref, self.resolve(ref.name, model.info)) for ref in refs]
+        files = self.files() if refs else []
+        resolved = [(ref, self.resolve(ref.name, model.info, files)) for ref in refs]
         if resolved and not hasattr(pipe, "load_lora_weights"):
             raise RequestError(f"the model '{model.info.name}' cannot take LoRAs")
         loaded = _loaded_adapters(pipe)
