@@ -23,7 +23,7 @@ from diffusers import DiffusionPipeline
 from studio.core.errors import ModelError, RequestError
 from studio.core.loras import LoraInfo, LoraRef, safetensors_hash
 from studio.core.models import ModelInfo
-from studio.engine.checkpoints import SAFETENSORS_SUFFIXES, read_header
+from studio.engine.checkpoints import SAFETENSORS_SUFFIXES, CheckpointHeader, read_header
 from studio.engine.families import ADAPTERS, FamilyAdapter, adapter_for
 from studio.engine.families.lora_keys import LoraTarget
 from studio.engine.file_kinds import classify
@@ -157,18 +157,19 @@ def _read_lora(path: Path, stamp: tuple[int, int]) -> LoraFile:
     if classify(header).kind != "lora":
         return nothing
     target = next((t for t in (a.lora_target(header) for a in ADAPTERS) if t is not None), None)
-    problem = next(
-        (
-            why
-            for marker, why in UNSUPPORTED_MARKERS.items()
-            if any(marker in n for n in header.tensors)
-        ),
-        None,
-    )
+    problem = _unsupported(header)
     if target is None and problem is None:
         problem = "a LoRA for a model family the studio does not know"
     label = target.label if target is not None else "an unknown family"
     return LoraFile(LoraInfo(path.stem, path, label, problem), target, stamp)
+
+
+def _unsupported(header: CheckpointHeader) -> str | None:
+    """Why diffusers cannot apply a LoRA-like file (LyCORIS LoHa/LoKr), or None."""
+    for marker, why in UNSUPPORTED_MARKERS.items():
+        if any(marker in name for name in header.tensors):
+            return why
+    return None
 
 
 def _fits(target: LoraTarget | None, adapter: FamilyAdapter, info: ModelInfo) -> bool:
