@@ -28,18 +28,18 @@ KOHYA_SDXL_PREFIXES = {
 def save_diffusers_lora(
     model_folder: Path, out_folder: Path, seed: int = 1, text_encoders: bool = True
 ) -> Path:
-    """A LoRA for the diffusers model in `model_folder`, in diffusers' layout; returns the
+    """A LoRA for the diffusers model in `model_folder` (on its UNet or transformer, and its
+    CLIP text encoders unless `text_encoders` is False), in diffusers' layout; returns the
     `.safetensors` file. `seed` makes different LoRAs for the same model."""
     pipe = DiffusionPipeline.from_pretrained(model_folder, local_files_only=True)
     torch.manual_seed(seed)
-    layers: dict[str, dict[str, torch.Tensor]] = {}
+    denoiser = "unet" if getattr(pipe, "unet", None) is not None else "transformer"
+    layers = {denoiser: _random_lora(getattr(pipe, denoiser), UNET_TARGETS)}
     # transformers 5 wants PEFT >= 0.22 for its own add_adapter: inject with PEFT directly.
-    for component, targets in (("unet", UNET_TARGETS), ("text_encoder", TEXT_TARGETS)):
-        layers[component] = _random_lora(getattr(pipe, component), targets)
-    if text_encoders and getattr(pipe, "text_encoder_2", None) is not None:
-        layers["text_encoder_2"] = _random_lora(pipe.text_encoder_2, TEXT_TARGETS)
-    if not text_encoders:
-        layers = {"unet": layers["unet"]}
+    if text_encoders:
+        layers["text_encoder"] = _random_lora(pipe.text_encoder, TEXT_TARGETS)
+        if getattr(pipe, "text_encoder_2", None) is not None:
+            layers["text_encoder_2"] = _random_lora(pipe.text_encoder_2, TEXT_TARGETS)
     type(pipe).save_lora_weights(
         out_folder, **{f"{component}_lora_layers": sd for component, sd in layers.items()}
     )

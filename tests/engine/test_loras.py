@@ -19,7 +19,7 @@ from studio.core.request import GenerationRequest
 from studio.core.service import StudioService
 from studio.engine import Engine, ModelLibrary, loras, pipelines
 from studio.engine.devices import Placement
-from tests.tiny_families import save_tiny_sdxl
+from tests.tiny_families import save_tiny_flux, save_tiny_sdxl
 from tests.tiny_loras import KOHYA_SDXL_PREFIXES, save_diffusers_lora, to_kohya
 from tests.tiny_pipeline import save_tiny_pipeline
 
@@ -30,6 +30,7 @@ def lora_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lora-tree")
     models = root / "models"
     sd, xl = save_tiny_pipeline(models / "tiny"), save_tiny_sdxl(models / "tinyxl")
+    flux = save_tiny_flux(models / "tinyflux")
     (models / "loras").mkdir()
     (root / "Lora").mkdir()
     made = root / "made"
@@ -39,6 +40,8 @@ def lora_root(tmp_path_factory) -> Path:
     (root / "Lora" / "paper.safetensors").write_bytes(paper.read_bytes())  # diffusers layout
     xl_style = save_diffusers_lora(xl, made / "xl", seed=3)
     to_kohya(xl_style, models / "loras" / "xl_style.safetensors", KOHYA_SDXL_PREFIXES)
+    flux_lora = save_diffusers_lora(flux, made / "flux", seed=4, text_encoders=False)
+    (models / "loras" / "flux_style.safetensors").write_bytes(flux_lora.read_bytes())
     _write_loha(models / "loras" / "loha.safetensors")
     return root
 
@@ -69,6 +72,7 @@ def test_loras_are_listed_for_their_model_family_only(engine):
     assert "LoHa" in for_sd["loha"].problem
     assert [lora.name for lora in engine.loras("tinyxl")] == ["xl_style"]
     assert engine.loras("tinyxl")[0].family_label == "SDXL"
+    assert [lora.name for lora in engine.loras("tinyflux")] == ["flux_style"]
 
 
 def test_lora_changes_the_image_weight_zero_and_removal_do_not_and_nothing_reloads(
@@ -144,6 +148,15 @@ def test_sdxl_kohya_lora_changes_the_sdxl_image(engine):
     zero = engine.generate(request(**xl, loras=(LoraRef("xl_style", 0.0),))).images[0]
     assert rmse(styled, base) > 5
     assert np.array_equal(pixels(zero), pixels(base))
+
+
+def test_flux_lora_changes_the_flux_image(engine):
+    flux = {"model": "tinyflux", "guidance_scale": 3.5, "scheduler": "Euler"}
+    base = engine.generate(request(**flux)).images[0]
+    styled = engine.generate(request(**flux, loras=(LoraRef("flux_style", 1.0),))).images[0]
+    removed = engine.generate(request(**flux)).images[0]
+    assert rmse(styled, base) > 1
+    assert np.array_equal(pixels(removed), pixels(base))
 
 
 def _count(monkeypatch, module, name: str) -> list[object]:
