@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import os
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,7 +194,10 @@ def _adapter_name(lora: LoraFile) -> str:
 
 def _load(pipe: DiffusionPipeline, lora: LoraFile, adapter: str) -> None:
     try:
-        pipe.load_lora_weights(os.fspath(lora.info.path), adapter_name=adapter)
+        with warnings.catch_warnings():
+            # Several adapters on one model is the point of the cache, not a mistake.
+            warnings.filterwarnings("ignore", "Already found a `peft_config`", UserWarning)
+            pipe.load_lora_weights(os.fspath(lora.info.path), adapter_name=adapter)
     except Exception as exc:  # diffusers and PEFT raise many kinds; all mean "cannot apply"
         if adapter in _loaded_adapters(pipe):
             pipe.delete_adapters(adapter)
