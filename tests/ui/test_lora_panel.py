@@ -99,3 +99,14 @@ def test_the_window_lists_loras_on_the_worker_and_sends_them(make_window, qtbot,
     assert sent.loras == (LoraRef("paper-cut", 0.6),)
     assert sent.applied_loras == (LoraRef("paper-cut", 0.6), LoraRef("ink-wash", 0.4))
     qtbot.waitUntil(lambda: window.queue.running is None, timeout=TIMEOUT)
+
+
+def test_chosen_loras_come_back_after_closing_and_reopening(make_window, qtbot):
+    first = make_window()
+    qtbot.waitUntil(lambda: first.panel.loras.picker.count() == 3, timeout=TIMEOUT)
+    _add(first.panel, "ink-wash")
+    first.panel.loras.rows[0].spin.setValue(0.25)
+    first.close()
+    second = make_window()
+    assert second.panel.lora_state.chosen == (LoraRef("ink-wash", 0.25),)
+    assert [row.name for row in second.panel.loras.rows] == ["ink-wash"]
