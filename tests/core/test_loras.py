@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from studio.core.compare import applicable_parameters, differing_parameters
 from studio.core.errors import RequestError
 from studio.core.loras import (
     LoraRef,
@@ -109,3 +110,13 @@ def test_safetensors_hash_is_sha256_after_the_header(tmp_path: Path):
     path = tmp_path / "l.safetensors"
     path.write_bytes(struct.pack("<Q", len(header)) + header + data)
     assert safetensors_hash(path) == hashlib.sha256(data).hexdigest()[:12]
+
+
+def test_compare_names_differing_loras_as_tags():
+    one = GenerationRequest("cat", seed=1, loras=(LoraRef("ink", 0.5),))
+    two = GenerationRequest("cat", seed=1, loras=(LoraRef("ink", 0.5), LoraRef("paper", 1.0)))
+    params = [applicable_parameters(one), applicable_parameters(two)]
+    assert differing_parameters(params) == [
+        {"loras": "<lora:ink:0.5>"},
+        {"loras": "<lora:ink:0.5> <lora:paper:1>"},
+    ]
