@@ -17,6 +17,7 @@ KEY_ORDER: tuple[str, ...] = (
     "height",
     "mode",
     "prompt",
+    "loras",
     "negative_prompt",
     "mask_feather",
     "batch_size",
@@ -34,7 +35,9 @@ _UNUSED: dict[Mode, tuple[str, ...]] = {
 def applicable_parameters(request: GenerationRequest) -> dict[str, object]:
     """The request's settings that its mode uses (images are described elsewhere)."""
     unused = _UNUSED[request.mode]
-    return {key: value for key, value in request.to_dict().items() if key not in unused}
+    params = {key: value for key, value in request.to_dict().items() if key not in unused}
+    params["loras"] = " ".join(lora.tag for lora in request.loras)  # as a person writes them
+    return params
 
 
 def differing_parameters(params: list[dict[str, object]]) -> list[dict[str, object]]:

@@ -21,6 +21,7 @@ from PIL import Image, PngImagePlugin
 from studio import __version__
 from studio.core.errors import ImageError, RequestError
 from studio.core.files import write_bytes_atomic
+from studio.core.loras import format_lora_hashes, prompt_with_loras
 from studio.core.request import DEFAULT_MODEL, DEFAULT_SCHEDULER, GenerationRequest, Mode
 from studio.core.schedulers import SCHEDULER_NAMES
 
@@ -162,9 +163,16 @@ def _token(name: str) -> str:
 
 
 def format_parameters(
-    request: GenerationRequest, seed: int, model_name: str, model_hash: str | None = None
+    request: GenerationRequest,
+    seed: int,
+    model_name: str,
+    model_hash: str | None = None,
+    lora_hashes: dict[str, str] | None = None,
 ) -> str:
-    """The webui's `parameters` text for one image of `request`, made with `seed`."""
+    """The webui's `parameters` text for one image of `request`, made with `seed`.
+
+    The panel's LoRAs go into the prompt as `<lora:name:weight>` tags, as the webui writes
+    them; `lora_hashes` (name: short hash) become its `Lora hashes` setting."""
     sampler, schedule = a1111_sampler(request.scheduler)
     settings: dict[str, object] = {"Steps": request.steps, "Sampler": sampler}
     if schedule:
@@ -180,10 +188,13 @@ def format_parameters(
         settings["Denoising strength"] = _number(request.strength)
     if request.mode is Mode.INPAINT:
         settings["Mask blur"] = request.mask_feather
+    if lora_hashes:
+        settings["Lora hashes"] = format_lora_hashes(lora_hashes)
     # Not a bare number: the webui turns on old-behaviour flags for numeric versions below 1.6.
     settings["Version"] = f"snail-studio {__version__}"
 
-    lines = [request.prompt] if request.prompt else []
+    prompt = prompt_with_loras(request.prompt, request.loras)
+    lines = [prompt] if prompt else []
     if request.negative_prompt.strip():
         lines.append(f"{NEGATIVE_LABEL} {request.negative_prompt}")
     # The settings line goes last, so a prompt line that looks like `k: v` pairs stays prompt.
@@ -439,6 +450,7 @@ def save_png(
     seed: int,
     model_name: str,
     model_hash: str | None = None,
+    lora_hashes: dict[str, str] | None = None,
 ) -> Path:
     """Write `image` as a PNG with both metadata chunks, atomically; returns `path`.
 
@@ -449,7 +461,9 @@ def save_png(
     info = PngImagePlugin.PngInfo()
     # add_text writes tEXt, or iTXt when the text is not Latin-1, and Pillow puts text chunks
     # before the image data, where readers that stop at IDAT still find them.
-    info.add_text(PARAMETERS_CHUNK, format_parameters(request, seed, model_name, model_hash))
+    info.add_text(
+        PARAMETERS_CHUNK, format_parameters(request, seed, model_name, model_hash, lora_hashes)
+    )
     exact = dataclasses.replace(request, seed=seed).to_dict()
     info.add_text(STUDIO_CHUNK, json.dumps(exact, ensure_ascii=False))
 

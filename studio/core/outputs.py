@@ -71,7 +71,15 @@ def _save_one(
     result: GenerationResult, image: Image.Image, seed: int, path: Path, history: HistoryStore
 ) -> HistoryEntry:
     model_name = result.model_name or result.request.model
-    save_png(image, path, result.request, seed, model_name, result.model_hash or None)
+    save_png(
+        image,
+        path,
+        result.request,
+        seed,
+        model_name,
+        result.model_hash or None,
+        lora_hashes=result.lora_hashes,
+    )
     # The duration is the whole generation's: a batch's images share one run.
     return history.add(path, result.request, seed, model_name, result.duration)
 

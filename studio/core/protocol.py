@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from studio.core.loras import LoraInfo
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
 from studio.core.results import GenerationResult, LoadProgress, StepUpdate
@@ -15,6 +16,11 @@ class EngineProtocol(Protocol):
     def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
         """Every model found, the embedded one first; those that cannot run say why.
         `on_progress(done, total)` follows a scan of the model folders."""
+        ...
+
+    def loras(self, model: str) -> list[LoraInfo]:
+        """The LoRA files made for `model`'s family. Optional: front ends treat a backend
+        without it as one that applies no LoRAs."""
         ...
 
     def load_model(

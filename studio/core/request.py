@@ -10,6 +10,7 @@ from typing import Any
 from PIL import Image
 
 from studio.core.errors import RequestError
+from studio.core.loras import LoraRef, lora_ref_from, merged_loras, split_prompt_loras
 
 DEFAULT_MODEL = "snail-mini"
 DEFAULT_SCHEDULER = "DDIM"
@@ -17,6 +18,7 @@ MAX_SEED = 2**32 - 1
 MAX_SIDE = 4096
 MAX_BATCH = 16
 MAX_GUIDANCE = 50
+MAX_LORA_WEIGHT = 10
 
 
 class Mode(enum.StrEnum):
@@ -59,6 +61,7 @@ class GenerationRequest:
     mask: Image.Image | None = dataclasses.field(default=None, compare=False, repr=False)
     mask_feather: int = 4
     batch_size: int = 1
+    loras: tuple[LoraRef, ...] = ()  # the LoRA panel's; `<lora:...>` prompt tags add to them
 
     def validate(self) -> None:
         """Raise `RequestError` with a specific message for the first problem found."""
@@ -93,6 +96,12 @@ class GenerationRequest:
             raise RequestError(
                 f"mask feather must be between 0 and 64 pixels, got {self.mask_feather}"
             )
+        for lora in self.applied_loras:
+            if not abs(lora.weight) <= MAX_LORA_WEIGHT:
+                raise RequestError(
+                    f"LoRA '{lora.name}' weight must be between -{MAX_LORA_WEIGHT} and "
+                    f"{MAX_LORA_WEIGHT}, got {lora.weight}"
+                )
         if self.mode.uses_init_image:
             self._validate_images()
 
@@ -117,6 +126,7 @@ class GenerationRequest:
             if f.name not in ("init_image", "mask")
         }
         data["mode"] = self.mode.value
+        data["loras"] = [lora.to_dict() for lora in self.loras]
         data["init_image"] = _describe(self.init_image)
         data["mask"] = _describe(self.mask)
         return data
@@ -131,13 +141,34 @@ class GenerationRequest:
                 kwargs["mode"] = Mode(kwargs["mode"])
             except ValueError as exc:
                 raise RequestError(f"unknown mode {kwargs['mode']!r}") from exc
+        if "loras" in kwargs:
+            kwargs["loras"] = _loras_from(kwargs["loras"])
         return cls(**kwargs)
+
+    @property
+    def applied_loras(self) -> tuple[LoraRef, ...]:
+        """The panel's LoRAs merged with the prompt's `<lora:name:weight>` tags."""
+        return merged_loras(self.prompt, self.loras)
+
+    @property
+    def encoder_prompt(self) -> str:
+        """The prompt the text encoder reads: without its `<lora:...>` tags."""
+        return split_prompt_loras(self.prompt)[0]
 
     @property
     def size(self) -> tuple[int, int] | None:
         if self.width is None or self.height is None:
             return None
         return self.width, self.height
+
+
+def _loras_from(value: object) -> tuple[LoraRef, ...]:
+    if not isinstance(value, list | tuple):
+        raise RequestError(f"loras must be a list, got {value!r}")
+    refs = [lora_ref_from(item) for item in value]
+    if any(ref is None for ref in refs):
+        raise RequestError(f"bad LoRA in {value!r}: each needs a name and a numeric weight")
+    return tuple(ref for ref in refs if ref is not None)
 
 
 def _describe(image: Image.Image | None) -> dict[str, Any] | None:

@@ -53,6 +53,7 @@ class GenerationResult:
     timings: dict[str, float] = field(default_factory=dict)
     model_name: str = ""
     model_hash: str = ""  # AUTOMATIC1111's short hash of a single-file model, when known
+    lora_hashes: dict[str, str] = field(default_factory=dict)  # LoRA name: short hash
 
     @property
     def duration(self) -> float:

@@ -8,6 +8,7 @@ worker QThread). One model is resident at a time; a lock keeps generations one a
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import torch
 
 from studio.core.errors import GenerationCancelled
 from studio.core.identity_cache import IdentityCache
+from studio.core.loras import LoraInfo
 from studio.core.models import ModelInfo
 from studio.core.paths import AppPaths
 from studio.core.request import GenerationRequest
@@ -24,6 +26,7 @@ from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 from studio.core.settings import Settings
 from studio.engine.devices import Placement, default_ram_budget
 from studio.engine.library import ModelLibrary
+from studio.engine.loras import LoraLibrary
 from studio.engine.modes import ModeInputs, resolve_request
 from studio.engine.pipelines import ModelCache, ResidentModel
 from studio.engine.schedulers import make_scheduler
@@ -47,6 +50,7 @@ class Engine:
         self.placement = placement or Placement.choose()
         budget = ram_budget_bytes if ram_budget_bytes is not None else default_ram_budget()
         self._cache = ModelCache(self.placement, budget, library.remember_hash)
+        self._loras = LoraLibrary(library.folders)
         self._lock = threading.Lock()
 
     @classmethod
@@ -58,6 +62,10 @@ class Engine:
 
     def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
         return self.library.models(on_progress)
+
+    def loras(self, model: str) -> list[LoraInfo]:
+        """The LoRA files made for `model`'s family (an id or a path)."""
+        return self._loras.for_model(self.library.resolve(model))
 
     def load_model(
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
@@ -94,13 +102,15 @@ class Engine:
             )
             pipe = model.pipeline(request.mode)
             pipe.scheduler = make_scheduler(request.scheduler, model.scheduler_config)
+            lora_hashes = self._loras.apply(model, request.applied_loras)
             seeds = [request.seed + i for i in range(request.batch_size)]
             generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
             if cancel.is_set():
                 raise GenerationCancelled()
             # 4. Denoise, with a preview and a cancel check after every step
             callback = _StepReporter(model, on_step, cancel, started, inputs.kwargs)
-            arguments = adapter.call_arguments(pipe, request, inputs.kwargs)
+            encoded = dataclasses.replace(request, prompt=request.encoder_prompt)
+            arguments = adapter.call_arguments(pipe, encoded, inputs.kwargs)
             try:
                 with model.in_use(), torch.inference_mode(), model.placement.autocast():
                     output = pipe(
@@ -125,6 +135,7 @@ class Engine:
             },
             model_name=model.info.name,
             model_hash=model.info.short_hash or "",
+            lora_hashes=lora_hashes,
         )
 
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout
 from studio.core.compare import applicable_parameters
 from studio.core.errors import ImageError, RequestError, StudioError
 from studio.core.history import HistoryEntry
+from studio.core.loras import LoraInfo
 from studio.core.model_roots import FoundFolder, find_model_folders
 from studio.core.models import ModelInfo
 from studio.core.paths import AppPaths
@@ -217,6 +218,7 @@ class MainWindow(QMainWindow):
         w.load_progress.connect(self.run_status.model_load_progress)
         w.model_loaded.connect(self._model_loaded)
         w.model_failed.connect(self._model_failed)
+        w.loras_listed.connect(self._loras_listed)
 
     def start(self) -> None:
         """After show(): start the worker (the engine, and torch, load there) and background I/O."""
@@ -393,6 +395,11 @@ class MainWindow(QMainWindow):
     def _model_loaded(self, info: ModelInfo) -> None:
         self.run_status.model_ready(info)
         self.panel.show_loaded_model(info)
+        self.client.list_loras(info.id)
+
+    def _loras_listed(self, model: str, loras: list[LoraInfo]) -> None:
+        if model == self.panel.model_id():
+            self.panel.lora_state.set_available(loras)
 
     def _model_failed(self, message: str) -> None:
         self.run_status.model_failed(message)

@@ -28,6 +28,8 @@ from studio.core.models import ModelInfo
 from studio.core.request import MAX_BATCH, GenerationRequest, Mode
 from studio.core.schedulers import SCHEDULER_NAMES
 from studio.core.settings import Settings
+from studio.ui.lora_panel import LoraPanel
+from studio.ui.lora_state import LoraState
 from studio.ui.model_chooser import ModelChooser
 from studio.ui.model_list import ModelList
 from studio.ui.param_widgets import SeedEdit, SizeChooser, size_text
@@ -83,6 +85,8 @@ class PromptPanel(QWidget):
         )
         self.batch = _spin(1, MAX_BATCH, "Images per run")
         self.seed = SeedEdit(self.seed_state)
+        self.lora_state = LoraState(self)
+        self.loras = LoraPanel(self.lora_state)
         self.input_thumb = QLabel()
         self.input_thumb.setFixedSize(THUMB, THUMB)
         self.input_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -162,6 +166,8 @@ class PromptPanel(QWidget):
         layout.addWidget(self.negative, 1)
         layout.addWidget(self.input_row)
         layout.addLayout(self.form)
+        layout.addWidget(_caption("LoRAs"))
+        layout.addWidget(self.loras)
         layout.addStretch(0)
 
     def _connect(self) -> None:
@@ -185,6 +191,7 @@ class PromptPanel(QWidget):
             self.batch.valueChanged,
             self.size.changed,
             self.seed_state.changed,
+            self.lora_state.changed,
         ):
             signal.connect(self.changed)
 
@@ -222,6 +229,7 @@ class PromptPanel(QWidget):
             height=size[1] if size else None,
             strength=round(self.strength.value(), 2),
             batch_size=self.batch.value(),
+            loras=self.lora_state.chosen,
         )
 
     def set_request(self, request: GenerationRequest, model_hash: str = "") -> list[str]:
@@ -254,6 +262,7 @@ class PromptPanel(QWidget):
         self.strength.setValue(request.strength)
         self.batch.setValue(request.batch_size)
         self.seed_state.restore(request.seed)
+        self.lora_state.restore(request.loras)
         return notes
 
     def _apply_defaults(self) -> None:

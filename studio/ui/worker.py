@@ -64,6 +64,7 @@ class EngineWorker(QObject):
     load_progress = Signal(object)  # LoadProgress: bytes read of the model's files
     model_loaded = Signal(object)  # ModelInfo
     model_failed = Signal(str)
+    loras_listed = Signal(str, list)  # model id, list[LoraInfo] for its family
 
     def __init__(self, engine_factory: EngineFactory, settings: Settings, paths: AppPaths) -> None:
         super().__init__()
@@ -96,6 +97,19 @@ class EngineWorker(QObject):
             self.model_failed.emit(_message(exc))
             return
         self.models_listed.emit(sorted(models, key=lambda m: not m.embedded))
+
+    @Slot(str)
+    def list_loras(self, model: str) -> None:
+        """The model's LoRAs (reading file headers: off the UI thread); none from a backend
+        that has no `loras`."""
+        lister = getattr(self._ensure_engine(), "loras", None)
+        try:
+            loras = lister(model) if lister is not None else []
+        except Exception as exc:
+            log.exception("listing LoRAs for %s failed", model)
+            self.model_failed.emit(_message(exc))
+            return
+        self.loras_listed.emit(model, loras)
 
     @Slot(str)
     def load_model(self, model: str) -> None:
@@ -172,6 +186,7 @@ class WorkerClient(QObject):
     _list_models = Signal()
     _load_model = Signal(str)
     _configure = Signal(object)
+    _list_loras = Signal(str)
 
     def __init__(
         self,
@@ -189,6 +204,7 @@ class WorkerClient(QObject):
         self._list_models.connect(self.worker.list_models)
         self._load_model.connect(self.worker.load_model)
         self._configure.connect(self.worker.configure)
+        self._list_loras.connect(self.worker.list_loras)
 
     def start(self) -> None:
         self.thread.start()
@@ -204,6 +220,9 @@ class WorkerClient(QObject):
 
     def configure(self, settings: Settings) -> None:
         self._configure.emit(settings)
+
+    def list_loras(self, model: str) -> None:
+        self._list_loras.emit(model)
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop the thread once its current slot returns; False if it is still busy."""

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from studio.core.errors import GenerationCancelled, ModelError
+from studio.core.loras import LoraInfo
 from studio.core.models import ModelInfo
 from studio.core.request import MAX_SEED, GenerationRequest, Mode
 from studio.core.results import GenerationResult, LoadProgress, StepUpdate
@@ -40,6 +41,19 @@ FAKE_MODELS = (
         recommended_guidance=2.5,
     ),
 )
+# LoRAs by model family, as the engine lists them for a model of that family.
+FAKE_LORAS: dict[str, tuple[LoraInfo, ...]] = {
+    "snail-mini": (
+        LoraInfo("ink-wash", Path("/models/loras/ink-wash.safetensors"), "SD 1.x"),
+        LoraInfo("paper-cut", Path("/models/loras/paper-cut.safetensors"), "SD 1.x"),
+        LoraInfo(
+            "old-loha",
+            Path("/models/loras/old-loha.safetensors"),
+            "SD 1.x",
+            problem="a LyCORIS LoHa, which diffusers cannot apply",
+        ),
+    ),
+}
 WAIT_LIMIT = 10.0  # seconds a held job or load waits before the fake gives up (a test bug)
 
 
@@ -94,6 +108,11 @@ class FakeEngine:
         if on_progress is not None:
             on_progress(len(self._models), len(self._models))
         return list(self._models.values())
+
+    def loras(self, model: str) -> list[LoraInfo]:
+        self._note_thread()
+        info = self._models.get(model)
+        return list(FAKE_LORAS.get(info.family, ())) if info is not None else []
 
     def load_model(
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None

@@ -27,6 +27,7 @@ from studio.core.request import GenerationRequest, Mode
 from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.components import ModelTree
 from studio.engine.devices import Placement, weights_memory
+from studio.engine.families.lora_keys import LoraTarget
 from studio.engine.previews import LatentPreviewer
 
 CONFIGS = RESOURCES / "configs"
@@ -46,6 +47,7 @@ class Variant:
     default_guidance: float | None = None
     uses_guidance: bool = True
     problem: str | None = None
+    context_width: int | None = None  # what its cross-attention reads; LoRAs must match
 
     @property
     def config_dir(self) -> Path:
@@ -98,6 +100,21 @@ class FamilyAdapter:
 
     def uses_negative_prompt(self, variant: Variant) -> bool:
         return True
+
+    # --- LoRAs ----------------------------------------------------------------------------
+
+    def lora_target(self, header: CheckpointHeader) -> LoraTarget | None:
+        """What a LoRA file is for, when this family can run it; None when it is another
+        family's (read from tensor names and shapes only)."""
+        return None
+
+    def context_width(self, info: ModelInfo) -> int | None:
+        """The text-context width a model's cross-attention reads: its UNet config says for a
+        diffusers folder, its variant for a single file; None when not known."""
+        if info.format == "diffusers":
+            width = read_config(info.path / "unet" / "config.json").get("cross_attention_dim")
+            return width if isinstance(width, int) else None
+        return self.variants[info.variant].context_width if info.variant in self.variants else None
 
     # --- loading --------------------------------------------------------------------------
 

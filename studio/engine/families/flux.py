@@ -16,7 +16,9 @@ from diffusers import DiffusionPipeline, FluxPipeline, FluxTransformer2DModel
 
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
+from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.families.base import Variant
+from studio.engine.families.lora_keys import FLUX_WIDTH, LoraTarget, has_prefix, transformer_lora
 from studio.engine.families.parts import Part
 from studio.engine.families.transformers_base import TransformerFamily
 
@@ -80,3 +82,9 @@ class Flux(TransformerFamily):
         if latents.ndim == 3:  # packed (B, tokens, 64)
             return FluxPipeline._unpack_latents(latents, height, width, VAE_SCALE)
         return latents
+
+    def lora_target(self, header: CheckpointHeader) -> LoraTarget | None:
+        flux, width = transformer_lora(header)
+        if flux or (width == FLUX_WIDTH and has_prefix(header, ("transformer.",))):
+            return LoraTarget(self.key, "FLUX.1")
+        return None

@@ -14,7 +14,14 @@ from typing import Any
 from diffusers import DiffusionPipeline, StableDiffusionPipeline
 
 from studio.core.models import ModelInfo
+from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.families.base import FamilyAdapter, Variant, read_config
+from studio.engine.families.lora_keys import (
+    LoraTarget,
+    cross_attention_width,
+    has_prefix,
+    is_unet_lora,
+)
 
 # Published SD 1.x latent-to-RGB factors: rows are latent channels, columns R, G, B.
 SD1_FACTORS = (
@@ -24,16 +31,23 @@ SD1_FACTORS = (
     (-0.2120, -0.2616, -0.7177),
 )
 
+SDXL_TEXT_ENCODERS = ("lora_te1_", "lora_te2_", "text_encoder_2.")
+SDXL_CONTEXT = 2048  # CLIP-L 768 + OpenCLIP-bigG 1280
+
 
 class StableDiffusion(FamilyAdapter):
     key = "sd"
     families = frozenset({"sd1", "sd2", "snail-mini", "sd-custom"})
     pipelines = frozenset({"StableDiffusionPipeline", "StableDiffusionInpaintPipeline"})
     variants: Mapping[str, Variant] = {
-        "v1": Variant("v1", "SD 1.5", "sd1", 512),
-        "inpainting": Variant("inpainting", "SD 1.5 inpainting", "sd1", 512, inpainting=True),
-        "v2": Variant("v2", "SD 2.x", "sd2", 768),
-        "inpainting_v2": Variant("inpainting_v2", "SD 2.x inpainting", "sd2", 512, inpainting=True),
+        "v1": Variant("v1", "SD 1.5", "sd1", 512, context_width=768),
+        "inpainting": Variant(
+            "inpainting", "SD 1.5 inpainting", "sd1", 512, inpainting=True, context_width=768
+        ),
+        "v2": Variant("v2", "SD 2.x", "sd2", 768, context_width=1024),
+        "inpainting_v2": Variant(
+            "inpainting_v2", "SD 2.x inpainting", "sd2", 512, inpainting=True, context_width=1024
+        ),
     }
     preview_factors = SD1_FACTORS
 
@@ -46,6 +60,17 @@ class StableDiffusion(FamilyAdapter):
 
     def pipeline_class(self, info: ModelInfo) -> type[DiffusionPipeline]:
         return StableDiffusionPipeline
+
+    def lora_target(self, header: CheckpointHeader) -> LoraTarget | None:
+        """Kohya `lora_unet_`/`lora_te_` or diffusers `unet.`/`text_encoder.` with one text
+        encoder; the context width tells 1.x (768) from 2.x (1024) and from SDXL (2048)."""
+        if not is_unet_lora(header) or has_prefix(header, SDXL_TEXT_ENCODERS):
+            return None
+        width = cross_attention_width(header)
+        if width == SDXL_CONTEXT:
+            return None
+        label = {768: "SD 1.x", 1024: "SD 2.x"}.get(width or 0, "SD 1.x/2.x architecture")
+        return LoraTarget(self.key, label, width)
 
     def extra_parts(self, info: ModelInfo) -> dict[str, Any]:
         return {"safety_checker": None, "requires_safety_checker": False}

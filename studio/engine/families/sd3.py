@@ -11,7 +11,9 @@ from diffusers import DiffusionPipeline, SD3Transformer2DModel, StableDiffusion3
 
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
+from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.families.base import Variant
+from studio.engine.families.lora_keys import FLUX_WIDTH, LoraTarget, names_with, transformer_lora
 from studio.engine.families.parts import Part
 from studio.engine.families.transformers_base import TransformerFamily
 
@@ -60,3 +62,10 @@ class StableDiffusion3(TransformerFamily):
 
     def family_arguments(self, request: GenerationRequest) -> dict[str, Any]:
         return {"max_sequence_length": 256}
+
+    def lora_target(self, header: CheckpointHeader) -> LoraTarget | None:
+        flux, width = transformer_lora(header)
+        joint = names_with(header, "joint_blocks")
+        if joint or (not flux and width not in (None, FLUX_WIDTH)):
+            return LoraTarget(self.key, "SD3")
+        return None

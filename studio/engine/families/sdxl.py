@@ -14,7 +14,10 @@ from typing import Any
 from diffusers import DiffusionPipeline, StableDiffusionXLPipeline
 
 from studio.core.models import ModelInfo
+from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.families.base import FamilyAdapter, Variant, read_config
+from studio.engine.families.lora_keys import LoraTarget, down_width, has_prefix, is_unet_lora
+from studio.engine.families.sd import SDXL_CONTEXT, SDXL_TEXT_ENCODERS
 
 # Published SDXL latent-to-RGB factors and bias (rows: latent channels; columns: R, G, B).
 SDXL_FACTORS = (
@@ -31,9 +34,17 @@ class StableDiffusionXL(FamilyAdapter):
     families = frozenset({"sdxl"})
     pipelines = frozenset({"StableDiffusionXLPipeline", "StableDiffusionXLInpaintPipeline"})
     variants: Mapping[str, Variant] = {
-        "xl_base": Variant("xl_base", "SDXL", "sdxl", 1024, default_steps=30),
+        "xl_base": Variant(
+            "xl_base", "SDXL", "sdxl", 1024, default_steps=30, context_width=SDXL_CONTEXT
+        ),
         "xl_inpaint": Variant(
-            "xl_inpaint", "SDXL inpainting", "sdxl", 1024, inpainting=True, default_steps=30
+            "xl_inpaint",
+            "SDXL inpainting",
+            "sdxl",
+            1024,
+            inpainting=True,
+            default_steps=30,
+            context_width=SDXL_CONTEXT,
         ),
         "xl_refiner": Variant(
             "xl_refiner",
@@ -42,7 +53,9 @@ class StableDiffusionXL(FamilyAdapter):
             1024,
             problem="an SDXL refiner: it only refines a base model's images (not supported yet)",
         ),
-        "playground-v2-5": Variant("playground-v2-5", "Playground v2.5", "sdxl", 1024),
+        "playground-v2-5": Variant(
+            "playground-v2-5", "Playground v2.5", "sdxl", 1024, context_width=SDXL_CONTEXT
+        ),
     }
     preview_factors = SDXL_FACTORS
     preview_bias = SDXL_BIAS
@@ -57,3 +70,13 @@ class StableDiffusionXL(FamilyAdapter):
 
     def pipeline_class(self, info: ModelInfo) -> type[DiffusionPipeline]:
         return StableDiffusionXLPipeline
+
+    def lora_target(self, header: CheckpointHeader) -> LoraTarget | None:
+        """Two text encoders (Kohya `lora_te1_`/`lora_te2_`, diffusers `text_encoder_2.`), or
+        a UNet-only LoRA whose cross-attention reads SDXL's 2048-wide context."""
+        width = down_width(header, "attn2", "to_k")
+        if has_prefix(header, SDXL_TEXT_ENCODERS) or (
+            is_unet_lora(header) and width == SDXL_CONTEXT
+        ):
+            return LoraTarget(self.key, "SDXL", width)
+        return None
