@@ -59,12 +59,12 @@ class ModelLibrary:
             found.append(identify(embedded, model_id=EMBEDDED_ID, embedded=True))
         taken = {m.id for m in found}
         known = self.cache.snapshot() if self.cache is not None else {}
-        candidates = list(_candidates(self.folders))
+        candidates = list(model_files(self.folders))
         for done, path in enumerate(candidates):
             if on_progress is not None:
                 on_progress(done, len(candidates))
             repo = _hub_repo(path)
-            model_id = _unique(repo.split("/")[-1] if repo else _stem(path), taken)
+            model_id = unique_name(repo.split("/")[-1] if repo else _stem(path), taken)
             info = self._identified(path, model_id, known)
             if info is None:
                 continue  # a LoRA, a VAE, a text encoder: parts, not models
@@ -292,7 +292,7 @@ def _folder_parameters(path: Path) -> int:
     return total
 
 
-def _candidates(folders: Sequence[Path]) -> Iterator[Path]:
+def model_files(folders: Sequence[Path]) -> Iterator[Path]:
     """Diffusers folders and checkpoint files under `folders`, recursively; a folder link
     is followed once, and a file reached twice is listed once."""
     seen: set[str] = set()
@@ -340,7 +340,7 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _unique(name: str, taken: set[str]) -> str:
+def unique_name(name: str, taken: set[str]) -> str:
     candidate, n = name, 2
     while candidate in taken:
         candidate, n = f"{name}-{n}", n + 1

@@ -28,7 +28,7 @@ from studio.engine.checkpoints import SAFETENSORS_SUFFIXES, CheckpointHeader, re
 from studio.engine.families import ADAPTERS, FamilyAdapter, adapter_for
 from studio.engine.families.lora_keys import LoraTarget
 from studio.engine.file_kinds import classify
-from studio.engine.library import _candidates, _unique
+from studio.engine.library import model_files, unique_name
 from studio.engine.pipelines import ResidentModel
 
 # Where the apps people come from keep LoRAs, inside a model folder or beside it
@@ -61,10 +61,10 @@ class LoraLibrary:
         found: list[LoraFile] = []
         taken: set[str] = set()
         with self._lock:
-            for path in _candidates(self._roots()):
+            for path in model_files(self._roots()):
                 if path.suffix.lower() not in SAFETENSORS_SUFFIXES:
                     continue  # a pickle is never opened for a LoRA
-                lora = self._identify(path, _unique(path.stem, taken))
+                lora = self._identify(path, unique_name(path.stem, taken))
                 if lora is not None:
                     taken.add(lora.info.name)
                     found.append(lora)
