@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -20,11 +20,13 @@ from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
 from studio.core.results import GenerationResult, StepUpdate
 from studio.core.settings import Settings
+from studio.engine.denoised import DenoisedTracker
 from studio.engine.devices import Placement
 from studio.engine.library import ModelLibrary
 from studio.engine.modes import ModeInputs, resolve_request
 from studio.engine.pipelines import ModelCache, ResidentModel
 from studio.engine.schedulers import make_scheduler
+from studio.engine.steps import StepObserver, StepRecord
 
 StepCallback = Callable[[StepUpdate], None]
 
@@ -64,6 +66,7 @@ class Engine:
         request: GenerationRequest,
         on_step: StepCallback | None = None,
         cancel: threading.Event | None = None,
+        observers: Sequence[StepObserver] = (),
     ) -> GenerationResult:
         started = time.perf_counter()
         cancel = cancel or threading.Event()
@@ -84,9 +87,9 @@ class Engine:
             if cancel.is_set():
                 raise GenerationCancelled()
             # 4. Denoise, with a preview and a cancel check after every step
-            callback = _StepReporter(model, on_step, cancel, started)
+            callback = _StepReporter(model, pipe, on_step, cancel, started, observers)
             try:
-                with torch.inference_mode(), self.placement.autocast():
+                with torch.inference_mode(), self.placement.autocast(), callback:
                     output = pipe(
                         prompt=request.prompt,
                         negative_prompt=request.negative_prompt or None,
@@ -117,28 +120,53 @@ class Engine:
 
 
 class _StepReporter:
-    """diffusers' `callback_on_step_end`: reports the step with a latent preview, and stops
-    the run when the cancel event is set."""
+    """diffusers' `callback_on_step_end`: reports each step with previews of the clean-image
+    estimate (x0) and of the noisy latents (x_t), hands the step to the observers, and stops
+    the run when the cancel event is set. As a context manager it tracks x0 on the scheduler
+    and attaches the observers for the duration of the call."""
 
     def __init__(
         self,
         model: ResidentModel,
+        pipe,
         on_step: StepCallback | None,
         cancel: threading.Event,
         started: float,
+        observers: Sequence[StepObserver] = (),
     ) -> None:
         self.model = model
+        self.pipe = pipe
         self.on_step = on_step
         self.cancel = cancel
         self.started = started
+        self.observers = tuple(observers)
+        self._denoised: DenoisedTracker | None = None
+
+    def __enter__(self) -> _StepReporter:
+        self._denoised = DenoisedTracker(self.pipe.scheduler)
+        for observer in self.observers:
+            observer.attach(self.pipe)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._denoised is not None:
+            self._denoised.restore()
+        for observer in self.observers:
+            observer.detach(self.pipe)
 
     def __call__(self, pipe, index: int, timestep, tensors: dict) -> dict:
         if self.cancel.is_set():
             raise _Interrupted()
+        latents = tensors["latents"]
+        denoised = self._denoised.latest if self._denoised is not None else None
+        step = StepRecord(index + 1, pipe.num_timesteps, float(timestep), latents, denoised)
+        for observer in self.observers:
+            observer.record(step)
         if self.on_step is not None:
-            preview = self.model.previewer(tensors["latents"])
+            noisy = self.model.previewer(latents)
+            clean = self.model.previewer(denoised) if denoised is not None else noisy
             elapsed = time.perf_counter() - self.started
-            self.on_step(StepUpdate(index + 1, pipe.num_timesteps, elapsed, preview))
+            self.on_step(StepUpdate(step.step, step.total, elapsed, clean, noisy))
         if self.cancel.is_set():
             raise _Interrupted()
         return tensors
