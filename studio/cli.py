@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from studio import __version__
+from studio import __version__, cli_sight
 from studio.core.errors import GenerationCancelled, ImageError, StudioError
 from studio.core.history import HistoryStore
 from studio.core.outputs import save_result, save_result_as
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--out", type=Path, help="a .png file, or a folder (default: the outputs folder)"
     )
+    cli_sight.add_generate_flags(generate)
     generate.set_defaults(run=run_generate)
 
     models = commands.add_parser("models", help="list the models the studio can use")
@@ -132,14 +133,18 @@ def run_generate(options: argparse.Namespace) -> int:
         batch_size=options.batch,
     )
     request.validate()  # before the slow engine import
+    cli_sight.check_generate_flags(options)
     engine = _engine(settings)
     if options.guidance is None:
         model = engine.library.resolve(request.model)
         request = dataclasses.replace(request, guidance_scale=settings.guidance_for(model))
     cancel = threading.Event()
+    observers = cli_sight.observers_for(options)
     with _ProgressBar() as bar:
         try:
-            result = engine.generate(request, on_step=bar.update, cancel=cancel)
+            result = engine.generate(
+                request, on_step=bar.update, cancel=cancel, observers=observers
+            )
         except KeyboardInterrupt:
             cancel.set()
             raise
@@ -153,6 +158,7 @@ def run_generate(options: argparse.Namespace) -> int:
         written = save_result(result, folder, history)
     for path in written:
         print(path)
+    cli_sight.write_observed(options, observers)
     return 0
 
 

@@ -79,3 +79,34 @@ def test_the_noisy_preview_at_a_quarter_is_still_far_from_the_picture(run):
     quarter = updates[QUARTER - 1]
     final = updates[-1].preview
     assert rmse(quarter.noisy_preview, final) > 2 * rmse(quarter.preview, final)
+
+
+def test_cli_timeline_ends_near_the_final_image(tmp_path, capsys):
+    from studio.cli import main
+
+    out, timeline = tmp_path / "star.png", tmp_path / "star.webp"
+    prompt = "a yellow star at the top right on a blue background"
+    status = main(
+        [
+            "generate",
+            "--prompt",
+            prompt,
+            "--seed",
+            "1",
+            "--steps",
+            "12",
+            "--out",
+            str(out),
+            "--timeline",
+            str(timeline),
+        ]
+    )
+    assert status == 0, capsys.readouterr().err
+    with Image.open(timeline) as animation:
+        assert animation.n_frames == 12
+        animation.seek(11)
+        last = animation.convert("RGB")
+        animation.seek(0)
+        first = animation.convert("RGB")
+    final = Image.open(out).convert("RGB")
+    assert rmse(last, final) < 3 < rmse(first, final)
