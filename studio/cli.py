@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the models the studio can use")
     models.add_argument("--model-dir", type=Path, action="append", default=[])
     models.set_defaults(run=run_models)
+    cli_sight.add_commands(commands)
     return parser
 
 

@@ -1,15 +1,23 @@
-"""The command line's ways to see the diffusion: `generate --timeline FILE`.
+"""The command line's ways to see the diffusion: `generate --timeline FILE`, `sweep`.
 
 Kept apart from `cli.py`: `add_generate_flags` adds the flags, `observers_for` turns them into
-the engine's step observers, and `write_observed` writes what they saw after the run.
+the engine's step observers, and `write_observed` writes what they saw after the run;
+`add_commands` adds the subcommands.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import random
 import sys
+import threading
 from pathlib import Path
 from typing import Any
+
+from studio.core.errors import RequestError
+from studio.core.request import MAX_SEED, GenerationRequest, Mode
+from studio.core.sweep import AxisKind, Sweep, SweepAxis, guidance_table
 
 TIMELINE_SUFFIXES = (".gif", ".webp")
 
@@ -25,8 +33,6 @@ def add_generate_flags(generate: argparse.ArgumentParser) -> None:
 
 def check_generate_flags(options: argparse.Namespace) -> None:
     """Refuse bad flags before the slow engine import."""
-    from studio.core.errors import RequestError
-
     timeline = options.timeline
     if timeline is not None and timeline.suffix.lower() not in TIMELINE_SUFFIXES:
         raise RequestError(f"--timeline must end in {' or '.join(TIMELINE_SUFFIXES)}: {timeline}")
@@ -49,3 +55,115 @@ def write_observed(options: argparse.Namespace, observers: list[Any]) -> None:
         if isinstance(observer, Timeline):
             print(observer.export(options.timeline))
             print(f"timeline: {len(observer.steps)} frames", file=sys.stderr)
+
+
+# -- sweep -----------------------------------------------------------------------------------
+
+# The first two flags given more than one value, in this order, are the X and Y axes.
+AXIS_FLAGS = {
+    AxisKind.GUIDANCE: "guidance",
+    AxisKind.STEPS: "steps",
+    AxisKind.SAMPLER: "sampler",
+    AxisKind.STRENGTH: "strength",
+    AxisKind.MODEL: "model",
+    AxisKind.PROMPT: "prompt_sr",
+    AxisKind.SEED: "seed",
+}
+GUIDANCE_TABLE = "guidance-table"
+
+
+def add_commands(commands: Any) -> None:
+    sweep = commands.add_parser(
+        "sweep",
+        help="an X/Y grid of images over two of guidance, steps, seed, sampler, strength, "
+        "model, prompt search-and-replace",
+        description="Give comma-separated values: the first two flags with several values "
+        "are the X and Y axes (in the order guidance, steps, sampler, strength, model, "
+        "prompt S/R, seed); single values set the base request.",
+    )
+    sweep.add_argument("--prompt", required=True)
+    sweep.add_argument("--negative-prompt", default="")
+    sweep.add_argument("--guidance", help="e.g. 1,3,7.5,15 (default: the model's own)")
+    sweep.add_argument("--steps", help="e.g. 10,20,40")
+    sweep.add_argument("--seed", help="e.g. 1,2,3 (default: one random seed for every cell)")
+    sweep.add_argument("--sampler", help="e.g. DDIM,Euler a")
+    sweep.add_argument("--strength", help="img2img strengths, e.g. 0.3,0.6,0.9")
+    sweep.add_argument("--model", help="model ids or folders")
+    sweep.add_argument(
+        "--prompt-sr", help="search,replace1,replace2...: the first value is searched for"
+    )
+    sweep.add_argument("--preset", choices=[GUIDANCE_TABLE])
+    sweep.add_argument("--init-image", type=Path, help="input image: the sweep runs img2img")
+    sweep.add_argument("--width", type=int)
+    sweep.add_argument("--height", type=int)
+    sweep.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"))
+    sweep.add_argument("--model-dir", type=Path, action="append", default=[])
+    sweep.add_argument("--out", type=Path, required=True, help="the grid, a .png file")
+    sweep.set_defaults(run=run_sweep)
+
+
+def sweep_from_options(options: argparse.Namespace, defaults: GenerationRequest) -> Sweep:
+    """The sweep the flags describe; `defaults` holds the settings' values."""
+    if options.out.suffix.lower() != ".png":
+        raise RequestError(f"--out must be a .png file: {options.out}")
+    axes, base = [], defaults
+    for kind, flag in AXIS_FLAGS.items():
+        text = getattr(options, flag)
+        if text is None:
+            continue
+        axis = SweepAxis.parse(kind, text)
+        if len(axis.values) > 1 or kind is AxisKind.PROMPT:
+            axes.append(axis)
+        else:
+            base = axis.apply(base, axis.values[0])
+    if options.preset == GUIDANCE_TABLE:
+        if axes:
+            raise RequestError("the guidance table sets both axes; give single values only")
+        return guidance_table(base)
+    if not axes:
+        raise RequestError("give at least one flag several values, e.g. --guidance 1,3,7.5")
+    if len(axes) > 2:
+        names = ", ".join(a.kind.value for a in axes)
+        raise RequestError(f"a sweep has two axes, got {len(axes)}: {names}")
+    return Sweep(base, axes[0], axes[1] if len(axes) > 1 else None)
+
+
+def run_sweep(options: argparse.Namespace) -> int:
+    from studio.cli import _engine, _open_image, _ProgressBar, _settings
+    from studio.core.sweep_grid import render_grid, save_grid
+
+    settings = _settings(options)
+    init = _open_image(options.init_image, "input image")
+    defaults = GenerationRequest(
+        prompt=options.prompt,
+        negative_prompt=options.negative_prompt,
+        mode=Mode.IMG2IMG if init is not None else Mode.TXT2IMG,
+        model=settings.default_model,
+        scheduler=settings.default_scheduler,
+        steps=settings.default_steps,
+        width=options.width,
+        height=options.height,
+        init_image=init,
+    )
+    sweep = sweep_from_options(options, defaults).with_seed(random.randint(0, MAX_SEED))
+    sweep.validate()  # before the slow engine import
+    engine = _engine(settings)
+    if options.guidance is None and AxisKind.GUIDANCE not in (
+        sweep.x.kind,
+        getattr(sweep.y, "kind", None),
+    ):
+        guidance = settings.guidance_for(engine.library.resolve(sweep.base.model))
+        sweep = dataclasses.replace(
+            sweep, base=dataclasses.replace(sweep.base, guidance_scale=guidance)
+        )
+    images, model_name = [], ""
+    cells = sweep.cells()
+    for number, cell in enumerate(cells, 1):
+        print(f"cell {number}/{len(cells)}", file=sys.stderr)
+        with _ProgressBar() as bar:
+            result = engine.generate(cell.request, on_step=bar.update, cancel=threading.Event())
+        images.append(result.images[0])
+        model_name = result.model_name
+    grid = render_grid(sweep, images, model_name)
+    print(save_grid(grid, options.out, sweep, model_name))
+    return 0
