@@ -159,7 +159,7 @@ def run_generate(options: argparse.Namespace) -> int:
         written = save_result(result, folder, history)
     for path in written:
         print(path)
-    cli_sight.write_observed(options, observers)
+    cli_sight.write_observed(options, observers, result)
     return 0
 
 

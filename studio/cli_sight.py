@@ -1,4 +1,5 @@
-"""The command line's ways to see the diffusion: `generate --timeline FILE`, `sweep`.
+"""The command line's ways to see the diffusion: `generate --timeline FILE --attention DIR`,
+`sweep`.
 
 Kept apart from `cli.py`: `add_generate_flags` adds the flags, `observers_for` turns them into
 the engine's step observers, and `write_observed` writes what they saw after the run;
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import random
 import sys
 import threading
@@ -29,6 +31,12 @@ def add_generate_flags(generate: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="also write an animated .gif or .webp of the clean-image estimate, one frame a step",
     )
+    generate.add_argument(
+        "--attention",
+        type=Path,
+        metavar="DIR",
+        help="also write a cross-attention heat map per word of the prompt (PNGs and index.json)",
+    )
 
 
 def check_generate_flags(options: argparse.Namespace) -> None:
@@ -44,17 +52,64 @@ def observers_for(options: argparse.Namespace) -> list[Any]:
         from studio.engine.timeline import Timeline
 
         observers.append(Timeline())
+    if options.attention is not None:
+        from studio.engine.attention import AttentionRecorder
+
+        observers.append(AttentionRecorder())
     return observers
 
 
-def write_observed(options: argparse.Namespace, observers: list[Any]) -> None:
+def write_observed(options: argparse.Namespace, observers: list[Any], result: Any) -> None:
     """Write each observer's files and print their paths, like the images'."""
+    from studio.engine.attention import AttentionRecorder
     from studio.engine.timeline import Timeline
 
     for observer in observers:
         if isinstance(observer, Timeline):
             print(observer.export(options.timeline))
             print(f"timeline: {len(observer.steps)} frames", file=sys.stderr)
+        elif isinstance(observer, AttentionRecorder):
+            print(write_attention(observer, result, options.attention))
+
+
+MIN_MAP_SIDE = 256  # small models' images are scaled up so a map can be read
+
+
+def write_attention(recorder: Any, result: Any, folder: Path) -> Path:
+    """One overlay PNG per word, and index.json naming them with each map's hottest point."""
+    from studio.engine.attention import overlay
+
+    folder.mkdir(parents=True, exist_ok=True)
+    image = result.images[0]
+    scale = max(1, -(-MIN_MAP_SIDE // max(image.size)))
+    shown = image.resize((image.width * scale, image.height * scale))
+    words = []
+    for number, word_map in enumerate(recorder.word_maps(result.request.prompt), 1):
+        name = f"{number:02d}-{_file_safe(word_map.word)}.png"
+        overlay(shown, word_map.heat).save(folder / name)
+        row, column = divmod(int(word_map.heat.argmax()), word_map.heat.shape[1])
+        height, width = word_map.heat.shape
+        words.append(
+            {
+                "word": word_map.word,
+                "tokens": list(word_map.tokens),
+                "file": name,
+                "hottest": [round((column + 0.5) / width, 3), round((row + 0.5) / height, 3)],
+            }
+        )
+    shown.save(folder / "image.png")
+    index = {
+        "prompt": result.request.prompt,
+        "image": "image.png",
+        "steps": len(recorder.steps),
+        "words": words,
+    }
+    (folder / "index.json").write_text(json.dumps(index, indent=2, ensure_ascii=False))
+    return folder / "index.json"
+
+
+def _file_safe(word: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in word) or "_"
 
 
 # -- sweep -----------------------------------------------------------------------------------
