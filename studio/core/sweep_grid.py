@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import io
 import json
-import textwrap
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
+from PIL import Image, PngImagePlugin
 
 from studio.core.files import write_bytes_atomic
+from studio.core.image_grid import labelled_grid
 from studio.core.metadata import PARAMETERS_CHUNK, format_parameters
 from studio.core.sweep import Sweep
 
-MIN_CELL = 192  # small models' images (snail-mini: 64 px) are scaled up to this
-GAP = 6
-FONT_SIZE = 16
 SWEEP_CHUNK = "snail_sweep"
-BACKGROUND = (250, 250, 250)
-INK = (20, 20, 20)
 
 
 def render_grid(sweep: Sweep, images: list[Image.Image], model_name: str = "") -> Image.Image:
@@ -31,36 +26,8 @@ def render_grid(sweep: Sweep, images: list[Image.Image], model_name: str = "") -
     rows, columns = sweep.shape
     if len(images) != rows * columns:
         raise ValueError(f"{rows}x{columns} sweep needs {rows * columns} images, got {len(images)}")
-    font = ImageFont.load_default(size=FONT_SIZE)
-    width, height = images[0].size
-    scale = max(1, -(-MIN_CELL // max(width, height)))
-    cell_w, cell_h = width * scale, height * scale
-    row_labels, column_labels = sweep.row_labels(), sweep.column_labels()
-    left = GAP + max(_text_width(font, label) for label in row_labels) + GAP if sweep.y else GAP
-    top = FONT_SIZE + 2 * GAP
-    grid_w = left + columns * (cell_w + GAP)
-    footer = _footer_lines(sweep, model_name, grid_w)
-    grid_h = top + rows * (cell_h + GAP) + GAP + len(footer) * (FONT_SIZE + 4)
-    canvas = Image.new("RGB", (grid_w, grid_h), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    for c, label in enumerate(column_labels):
-        x = left + c * (cell_w + GAP) + (cell_w - _text_width(font, label)) // 2
-        draw.text((x, GAP), label, font=font, fill=INK)
-    for r, label in enumerate(row_labels):
-        draw.text(
-            (GAP, top + r * (cell_h + GAP) + cell_h // 2 - FONT_SIZE // 2),
-            label,
-            font=font,
-            fill=INK,
-        )
-    for cell, image in zip(sweep.cells(), images, strict=True):
-        tile = image.convert("RGB").resize((cell_w, cell_h), Image.Resampling.NEAREST)
-        canvas.paste(tile, (left + cell.column * (cell_w + GAP), top + cell.row * (cell_h + GAP)))
-    y = top + rows * (cell_h + GAP) + GAP // 2
-    for line in footer:
-        draw.text((GAP, y), line, font=font, fill=INK)
-        y += FONT_SIZE + 4
-    return canvas
+    notes = [_axes_note(sweep), *_parameters(sweep, model_name).splitlines()]
+    return labelled_grid(images, sweep.column_labels(), sweep.row_labels(), notes)
 
 
 def save_grid(grid: Image.Image, path: Path, sweep: Sweep, model_name: str = "") -> Path:
@@ -83,22 +50,13 @@ def _parameters(sweep: Sweep, model_name: str) -> str:
     return format_parameters(sweep.base, sweep.base.seed or 0, model_name or sweep.base.model)
 
 
-def _footer_lines(sweep: Sweep, model_name: str, width: int) -> list[str]:
-    chars = max(40, width // (FONT_SIZE * 55 // 100))
+def _axes_note(sweep: Sweep) -> str:
     axes = [("X", sweep.x)] + ([("Y", sweep.y)] if sweep.y else [])
     described = (
         f"{name}: {axis.kind.value} = {', '.join(map(_value, axis.values))}" for name, axis in axes
     )
-    lines = ["  \u00b7  ".join(described) + "   (these replace the values below)"]
-    for paragraph in _parameters(sweep, model_name).splitlines():
-        lines += textwrap.wrap(paragraph, chars) or [""]
-    return lines
+    return "  \u00b7  ".join(described) + "   (these replace the values below)"
 
 
 def _value(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _text_width(font: ImageFont.ImageFont | ImageFont.FreeTypeFont, text: str) -> int:
-    left, _, right, _ = font.getbbox(text)
-    return int(right - left)
