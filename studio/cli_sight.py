@@ -1,5 +1,5 @@
 """The command line's ways to see the diffusion: `generate --timeline FILE --attention DIR`,
-`sweep`.
+`sweep`, `noise`.
 
 Kept apart from `cli.py`: `add_generate_flags` adds the flags, `observers_for` turns them into
 the engine's step observers, and `write_observed` writes what they saw after the run;
@@ -156,6 +156,18 @@ def add_commands(commands: Any) -> None:
     sweep.add_argument("--out", type=Path, required=True, help="the grid, a .png file")
     sweep.set_defaults(run=run_sweep)
 
+    noise = commands.add_parser(
+        "noise", help="an image as the forward process noises it, at chosen timesteps"
+    )
+    noise.add_argument("--image", type=Path, required=True)
+    noise.add_argument("--t", default="0,250,500,750,999", help="training timesteps, 0..999")
+    noise.add_argument("--seed", type=int, default=0, help="the noise's seed")
+    noise.add_argument("--model", help="model id or folder (default: settings, else snail-mini)")
+    noise.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"))
+    noise.add_argument("--model-dir", type=Path, action="append", default=[])
+    noise.add_argument("--out", type=Path, required=True, help="the grid, a .png file")
+    noise.set_defaults(run=run_noise)
+
 
 def sweep_from_options(options: argparse.Namespace, defaults: GenerationRequest) -> Sweep:
     """The sweep the flags describe; `defaults` holds the settings' values."""
@@ -221,4 +233,42 @@ def run_sweep(options: argparse.Namespace) -> int:
         model_name = result.model_name
     grid = render_grid(sweep, images, model_name)
     print(save_grid(grid, options.out, sweep, model_name))
+    return 0
+
+
+# -- noise -----------------------------------------------------------------------------------
+
+
+def run_noise(options: argparse.Namespace) -> int:
+    from studio.cli import _engine, _open_image, _settings
+    from studio.core.image_grid import labelled_grid
+
+    try:
+        timesteps = [int(part) for part in options.t.split(",")]
+    except ValueError:
+        raise RequestError(f"--t takes whole timesteps like 0,250,999, got {options.t!r}") from None
+    if options.out.suffix.lower() != ".png":
+        raise RequestError(f"--out must be a .png file: {options.out}")
+    image = _open_image(options.image, "image")
+    settings = _settings(options)
+    from studio.engine.noise_lab import open_lab, schedule_curves
+
+    engine = _engine(settings)
+    model = options.model or settings.default_model
+    lab = open_lab(engine, model, image, options.seed)
+    if not all(0 <= t <= lab.last_timestep for t in timesteps):
+        raise RequestError(f"timesteps run from 0 to {lab.last_timestep}, got {options.t}")
+    curves = schedule_curves(lab.scheduler_config)
+    frames = [lab.image_at(t) for t in timesteps]
+    labels = [f"t {t}" for t in timesteps]
+    notes = [
+        f"{options.image.name} noised by the forward process of {model} (seed {options.seed})",
+        "  ".join(
+            f"t {t}: alpha-bar {curves.alpha_bar[t]:.3g}, SNR {curves.snr[t]:.3g};"
+            for t in timesteps
+        ),
+    ]
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    labelled_grid(frames, labels, [""], notes).save(options.out)
+    print(options.out)
     return 0
