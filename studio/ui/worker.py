@@ -27,6 +27,7 @@ from studio.core.results import StepUpdate
 from studio.core.settings import Settings
 from studio.ui.job_queue import Job
 from studio.ui.qt_images import pil_to_qimage
+from studio.ui.sight_worker import SightWorker
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class EngineWorker(QObject):
 
     started = Signal(int)  # job id
     progress = Signal(object)  # StepUpdate
-    preview = Signal(QImage)
+    preview = Signal(QImage)  # the clean-image estimate (x0)
+    step_previews = Signal(int, int, QImage, QImage)  # step, total, x0, x_t
     finished = Signal(int, list)  # job id, list[Path] of saved PNGs
     failed = Signal(int, str)  # job id, message fit to show a person
     cancelled = Signal(int)
@@ -62,6 +64,7 @@ class EngineWorker(QObject):
         self._engine: EngineProtocol | None = None
         self._history: HistoryStore | None = None
         self._loaded: ModelInfo | None = None
+        self.sight = SightWorker(self._ensure_engine, self)
 
     def _ensure_engine(self) -> EngineProtocol:
         if self._engine is None:
@@ -121,7 +124,9 @@ class EngineWorker(QObject):
                 if self._loaded is not None:
                     self.model_loaded.emit(self._loaded)  # the engine keeps the previous model
                 raise
-            result = self._ensure_engine().generate(request, self._on_step, cancel)
+            observers = self.sight.observers_for_run()
+            result = self._ensure_engine().generate(request, self._on_step, cancel, observers)
+            self.sight.run_finished(result)
             if self._history is None:
                 self._history = HistoryStore(self._paths.history_db)
             saved = save_result(
@@ -139,7 +144,10 @@ class EngineWorker(QObject):
     def _on_step(self, update: StepUpdate) -> None:
         self.progress.emit(update)
         if update.preview is not None:
-            self.preview.emit(pil_to_qimage(update.preview))
+            clean = pil_to_qimage(update.preview)
+            noisy = pil_to_qimage(update.noisy_preview or update.preview)
+            self.step_previews.emit(update.step, update.total, clean, noisy)
+            self.preview.emit(clean)
 
 
 def _message(exc: BaseException) -> str:
