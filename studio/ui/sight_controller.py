@@ -63,24 +63,26 @@ class SightController(QObject):
         self._sweep_jobs: dict[int, int] = {}  # job id -> cell index
         self._sweep_paths: dict[int, Path] = {}
 
+        # Worker signals go to bound methods of objects on this thread, which Qt queues to
+        # it; a lambda would run on the worker thread.
         bar, sight = self.bar, worker.sight
-        worker.started.connect(lambda _job: bar.run_started())
+        worker.started.connect(self._job_started)
         worker.step_previews.connect(bar.add_step)
         worker.finished.connect(self._job_finished)
-        worker.failed.connect(lambda job, _message: self._job_ended(job))
+        worker.failed.connect(self._job_failed)
         worker.cancelled.connect(self._job_ended)
         bar.frame_chosen.connect(self._show_frame)
         bar.result_chosen.connect(canvas.clear_preview)
         bar.decode_requested.connect(self.client.decode_step)
         bar.export_requested.connect(self._export)
         bar.attention_toggled.connect(self.client.set_record_attention)
-        sight.run_kept.connect(lambda steps: bar.run_ended(kept=steps > 0))
-        sight.step_decoded.connect(lambda step, kind, image: self._show_frame(image, True))
-        sight.timeline_exported.connect(lambda path: self._message(f"Timeline written: {path}"))
+        sight.run_kept.connect(self._run_kept)
+        sight.step_decoded.connect(self._step_decoded)
+        sight.timeline_exported.connect(self._exported)
         sight.attention_ready.connect(bar.set_words)
         sight.noise_lab_opened.connect(self._lab_opened)
         sight.noise_frame.connect(self._lab_frame)
-        sight.denoise_ready.connect(lambda request: self.enqueue([request]))
+        sight.denoise_ready.connect(self._denoise_ready)
         sight.failed.connect(self._error)
 
     def add_menu(self) -> None:
@@ -101,12 +103,26 @@ class SightController(QObject):
 
     # -- timeline --------------------------------------------------------------------------
 
-    def _show_frame(self, image: QImage, full_quality: bool = False) -> None:
+    def _show_frame(self, image: QImage) -> None:
         size = self.canvas.content_size()
         target = size if size.isValid() and not size.isEmpty() else image.size()
         self.canvas.show_preview(image, target)
-        if full_quality:
-            self._message(f"Step {self.bar.step()} decoded with the VAE")
+
+    def _step_decoded(self, step: int, kind: str, image: QImage) -> None:
+        self._show_frame(image)
+        self._message(f"Step {step} ({kind}) decoded with the VAE")
+
+    def _exported(self, path: str) -> None:
+        self._message(f"Timeline written: {path}")
+
+    def _run_kept(self, steps: int) -> None:
+        self.bar.run_ended(kept=steps > 0)
+
+    def _job_started(self, _job_id: int) -> None:
+        self.bar.run_started()
+
+    def _job_failed(self, job_id: int, _message: str) -> None:
+        self._job_ended(job_id)
 
     def _export(self, kind: str) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -210,6 +226,10 @@ class SightController(QObject):
     def _lab_frame(self, timestep: int, image: QImage) -> None:
         if self.noise_lab is not None:
             self.noise_lab.show_frame(timestep, image)
+
+    def _denoise_ready(self, request: GenerationRequest) -> None:
+        self.enqueue([request])
+        self._message(f"Denoising from here: img2img at strength {request.strength:g}")
 
     # -- helpers ---------------------------------------------------------------------------
 

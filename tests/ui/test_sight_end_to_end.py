@@ -3,6 +3,8 @@ export the timeline, attention words, and the noise lab with "denoise from here"
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from PIL import Image
 from PySide6.QtCore import QSize
@@ -28,9 +30,12 @@ def test_a_kept_step_decodes_at_full_size_and_the_run_exports(real_window, qtbot
     bar.slider.setValue(2)
     assert bar.frame(2).size() == QSize(8, 8)  # the live preview is latent-sized
     decoded = []
-    window.canvas.show_preview = lambda image, size=None: decoded.append(image.size())
+    window.canvas.show_preview = lambda image, size=None: decoded.append(
+        (image.size(), threading.current_thread() is threading.main_thread())
+    )
     bar.full.click()
-    qtbot.waitUntil(lambda: QSize(64, 64) in decoded, timeout=E2E_TIMEOUT)
+    qtbot.waitUntil(lambda: len(decoded) > 0, timeout=E2E_TIMEOUT)
+    assert decoded == [(QSize(64, 64), True)]  # shown from the UI thread, never the worker
     target = tmp_path / "run.gif"
     window.sight.client.export_timeline(target, "xt")
     qtbot.waitUntil(target.exists, timeout=E2E_TIMEOUT)
