@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.errors import RequestError
-from studio.core.request import MAX_SEED, GenerationRequest, Mode
+from studio.core.request import DEFAULT_SCHEDULER, MAX_SEED, GenerationRequest, Mode
 from studio.core.sweep import AxisKind, Sweep, SweepAxis, guidance_table
 
 TIMELINE_SUFFIXES = (".gif", ".webp")
@@ -206,19 +206,16 @@ def run_sweep(options: argparse.Namespace) -> int:
         negative_prompt=options.negative_prompt,
         mode=Mode.IMG2IMG if init is not None else Mode.TXT2IMG,
         model=settings.default_model,
-        scheduler=settings.default_scheduler,
+        scheduler=settings.default_scheduler or DEFAULT_SCHEDULER,
         steps=settings.default_steps,
-        width=options.width,
-        height=options.height,
+        width=options.width or settings.default_width or None,
+        height=options.height or settings.default_height or None,
         init_image=init,
     )
     sweep = sweep_from_options(options, defaults).with_seed(random.randint(0, MAX_SEED))
     sweep.validate()  # before the slow engine import
     engine = _engine(settings)
-    if options.guidance is None and AxisKind.GUIDANCE not in (
-        sweep.x.kind,
-        getattr(sweep.y, "kind", None),
-    ):
+    if options.guidance is None and not sweep.varies(AxisKind.GUIDANCE):
         guidance = settings.guidance_for(engine.library.resolve(sweep.base.model))
         sweep = dataclasses.replace(
             sweep, base=dataclasses.replace(sweep.base, guidance_scale=guidance)

@@ -114,6 +114,9 @@ class Sweep:
         for cell in self.cells():
             cell.request.validate()
 
+    def varies(self, kind: AxisKind) -> bool:
+        return kind is self.x.kind or (self.y is not None and kind is self.y.kind)
+
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, columns)"""

@@ -24,6 +24,7 @@ def test_cells_replace_one_field_each_row_by_row():
         SweepAxis.parse(AxisKind.SAMPLER, "DDIM,Euler a,UniPC"),
     )
     assert sweep.shape == (3, 2)
+    assert sweep.varies(AxisKind.SAMPLER) and not sweep.varies(AxisKind.SEED)
     cells = sweep.cells()
     assert [(c.row, c.column) for c in cells][:3] == [(0, 0), (0, 1), (1, 0)]
     assert [(c.request.scheduler, c.request.guidance_scale) for c in cells[:3]] == [
