@@ -46,7 +46,12 @@ class SightWorker(QObject):
         self._lab: Any = None
         self._lab_image: Image.Image | None = None
 
-    # -- hooks for EngineWorker.generate ---------------------------------------------------
+    # -- hooks for EngineWorker ------------------------------------------------------------
+
+    def release(self) -> None:
+        """Drop what holds the resident pipeline (the kept run, the lab), so that switching
+        models really frees the old one."""
+        self._timeline = self._attention = self._lab = self._lab_image = None
 
     def observers_for_run(self) -> list[Any]:
         """A timeline (and attention when asked) for the real engine; none for another

@@ -75,6 +75,7 @@ class EngineWorker(QObject):
         if self._loaded is not None and model in (self._loaded.id, str(self._loaded.path)):
             return
         engine = self._ensure_engine()
+        self.sight.release()
         self.model_loading.emit(model)
         self._loaded = engine.load_model(model)
         self.model_loaded.emit(self._loaded)
@@ -107,6 +108,7 @@ class EngineWorker(QObject):
             return
         self._engine = None
         self._loaded = None
+        self.sight.release()
         gc.collect()
         self.list_models()
 

@@ -125,3 +125,16 @@ def test_the_noise_lab_dialog_plots_the_schedule_and_asks_for_frames(qtbot):
     assert dialog.image.pixmap().isNull()
     dialog.show_frame(250, image)
     assert not dialog.image.pixmap().isNull()
+
+
+def test_switching_models_lets_go_of_the_kept_run(qapp, paths, fake_engine):
+    from studio.core.settings import Settings
+    from studio.ui.worker import EngineWorker
+
+    worker = EngineWorker(lambda _settings: fake_engine, Settings(), paths)
+    worker.load_model("snail-mini")
+    worker.sight._timeline = kept = object()  # holds the old model's pipeline
+    worker.load_model("snail-mini")
+    assert worker.sight._timeline is kept  # the same model: nothing to free
+    worker.load_model("other-sd15")
+    assert worker.sight._timeline is None
