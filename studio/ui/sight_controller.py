@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
-from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction, QImage
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QAction, QImage, QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QFileDialog
 
 from studio.core.errors import RequestError
@@ -84,6 +84,8 @@ class SightController(QObject):
         sight.noise_frame.connect(self._lab_frame)
         sight.denoise_ready.connect(self._denoise_ready)
         sight.failed.connect(self._error)
+        # A click on a word of the prompt shows that word's attention map, once there is one.
+        window.panel.prompt.viewport().installEventFilter(self)
 
     def add_menu(self) -> None:
         menu = self.window.menuBar().addMenu("&See")
@@ -142,6 +144,23 @@ class SightController(QObject):
         if job_id in self._sweep_jobs:
             self._sweep_jobs.clear()
             self._error("A job of the sweep did not finish; the grid was not made")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
+            self._prompt_clicked(event)
+        return False  # the prompt box still gets every click
+
+    def _prompt_clicked(self, event: QMouseEvent) -> None:
+        prompt = self.window.panel.prompt
+        if not self.bar.word_names() or prompt.textCursor().hasSelection():
+            return
+        cursor = prompt.cursorForPosition(event.position().toPoint())
+        cursor.select(QTextCursor.SelectionType.WordUnderCursor)
+        word = cursor.selectedText()
+        overlay = self.bar.word_map(word)
+        if overlay is not None:
+            self._show_frame(overlay)
+            self._message(f"Attention of \u201c{word}\u201d in the last run")
 
     # -- sweeps ----------------------------------------------------------------------------
 

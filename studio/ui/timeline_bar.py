@@ -147,6 +147,10 @@ class TimelineBar(QWidget):
     def word_names(self) -> list[str]:
         return [word for word, _ in self._words]
 
+    def word_map(self, word: str) -> QImage | None:
+        """The overlay of `word` (any case) from the last run, if attention was recorded."""
+        return next((image for name, image in self._words if name == word.lower()), None)
+
     # -- internals -------------------------------------------------------------------------
 
     def _scrubbed(self, step: int) -> None:

@@ -138,3 +138,32 @@ def test_switching_models_lets_go_of_the_kept_run(qapp, paths, fake_engine):
     assert worker.sight._timeline is kept  # the same model: nothing to free
     worker.load_model("other-sd15")
     assert worker.sight._timeline is None
+
+
+def test_clicking_a_word_of_the_prompt_shows_its_attention_map(window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QImage, QTextCursor
+
+    def solid(value: int) -> QImage:
+        image = QImage(8, 8, QImage.Format.Format_RGB888)
+        image.fill(QColor(value, 0, 0))
+        return image
+
+    shown = []
+    window.canvas.show_preview = lambda image, size=None: shown.append(image.pixelColor(0, 0).red())
+    prompt = window.panel.prompt
+    prompt.setPlainText("a red Circle")
+
+    def click_at(position: int) -> None:
+        cursor = QTextCursor(prompt.document())
+        cursor.setPosition(position)
+        qtbot.mouseClick(
+            prompt.viewport(), Qt.MouseButton.LeftButton, pos=prompt.cursorRect(cursor).center()
+        )
+
+    click_at(8)
+    assert shown == []  # no attention recorded yet
+    window.sight.bar.set_words([("red", solid(100)), ("circle", solid(200))])
+    click_at(8)
+    click_at(3)
+    assert shown == [200, 100]
