@@ -18,13 +18,14 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QImage, QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QFileDialog
 
-from studio.core.errors import RequestError
+from studio.core.errors import ImageError, RequestError
 from studio.core.request import MAX_SEED, GenerationRequest
 from studio.core.sweep import Sweep, guidance_table
 from studio.core.sweep_grid import render_grid, save_grid
 from studio.ui import tasks
 from studio.ui.canvas import CanvasView
 from studio.ui.compare_view import CompareDialog, CompareItem
+from studio.ui.image_files import OPEN_FILTER, read_image
 from studio.ui.job_queue import Job
 from studio.ui.noise_lab_dialog import NoiseLabDialog
 from studio.ui.qt_images import pil_to_qimage, qimage_to_pil
@@ -92,10 +93,11 @@ class SightController(QObject):
         for text, slot in (
             ("&Sweep\u2026", self.open_sweep_dialog),
             ("&Guidance table", self.queue_guidance_table),
-            ("&Noise lab\u2026", self.open_noise_lab),
+            ("&Noise lab on the shown image\u2026", self.open_noise_lab),
+            ("Noise lab on a &file\u2026", self.open_noise_lab_file),
         ):
             action = QAction(text, self.window)
-            action.triggered.connect(slot)
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
             menu.addAction(action)
         noisy = QAction("Show noisy latents (x\u209c)", self.window)
         noisy.setCheckable(True)
@@ -237,6 +239,19 @@ class SightController(QObject):
         self.noise_lab.show()
         seed = base.seed if base.seed is not None else 0
         self.client.open_noise_lab(base.model, qimage_to_pil(source).convert("RGB"), seed)
+
+    def open_noise_lab_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Noise lab on", "", OPEN_FILTER)
+        if path:
+            tasks.spawn(self._open_lab_file(Path(path)))
+
+    async def _open_lab_file(self, path: Path) -> None:
+        try:
+            image = await tasks.in_thread(read_image, path)
+        except ImageError as exc:
+            self._error(str(exc))
+            return
+        self.open_noise_lab(image, path.name)
 
     def _lab_opened(self, curves: dict) -> None:
         if self.noise_lab is not None:

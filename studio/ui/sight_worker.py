@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 
 from studio.core.protocol import EngineProtocol
@@ -173,11 +173,12 @@ class SightClient(QObject):
     def __init__(self, worker: SightWorker, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = worker
-        self._decode.connect(worker.decode_step)
-        self._export.connect(worker.export_timeline)
-        self._open_lab.connect(worker.open_noise_lab)
-        self._noise_at.connect(worker.noise_at)
-        self._denoise.connect(worker.denoise_from)
+        queued = Qt.ConnectionType.QueuedConnection  # always on the worker's thread
+        self._decode.connect(worker.decode_step, queued)
+        self._export.connect(worker.export_timeline, queued)
+        self._open_lab.connect(worker.open_noise_lab, queued)
+        self._noise_at.connect(worker.noise_at, queued)
+        self._denoise.connect(worker.denoise_from, queued)
 
     def set_record_attention(self, on: bool) -> None:
         self.worker.record_attention = on

@@ -3,6 +3,9 @@
     python tests/benchmarks/engine_overhead.py [--runs 7] [--size 256] [--steps 20]
         [--scheduler "DPM++ 2M"]
 
+On a CPU that other processes keep busy, run it with OMP_NUM_THREADS=1: with more threads each
+parallel op waits for a descheduled thread and single runs swing tenfold.
+
 The same request goes through `StableDiffusionPipeline.__call__` and through
 `Engine.generate` with previews on, interleaved, on the tiny test pipeline. Prints one JSON line
 last: median ratio engine/bare (target <= 1.03), preview ms per step at 64x64 latents: the

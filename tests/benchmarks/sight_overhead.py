@@ -2,6 +2,8 @@
 
     python tests/benchmarks/sight_overhead.py [--runs 7] [--steps 20]
 
+(OMP_NUM_THREADS=1 on a shared CPU, as for engine_overhead.py.)
+
 Runs the same request plain, with a `Timeline`, and with an `AttentionRecorder`, interleaved.
 Prints one JSON line last: median time ratios against plain (attention target <= 1.20),
 the timeline's bytes per step, and the ms to decode one kept step with the VAE.

@@ -167,3 +167,18 @@ def test_clicking_a_word_of_the_prompt_shows_its_attention_map(window, qtbot):
     click_at(8)
     click_at(3)
     assert shown == [200, 100]
+
+
+def test_the_see_menu_opens_the_noise_lab_on_the_shown_image(window, events, qtbot):
+    run(window, events, qtbot)
+    qtbot.waitUntil(lambda: window.canvas.image() is not None, timeout=TIMEOUT)
+    see = next(a.menu() for a in window.menuBar().actions() if a.text() == "&See")
+    actions = {a.text(): a for a in see.actions()}
+    actions["&Noise lab on the shown image\u2026"].trigger()
+    assert window.sight.noise_lab is not None and window.sight.noise_lab.isVisible()
+    # The fake engine has no model to noise with: the worker says so, the app goes on. (The
+    # worker imports the engine's noise lab, and torch, first: seconds on a busy CPU.)
+    qtbot.waitUntil(
+        lambda: window.notice.text().startswith("Could not open the noise lab"), timeout=60_000
+    )
+    window.sight.noise_lab.close()
