@@ -77,6 +77,7 @@ class SightController(QObject):
         bar.decode_requested.connect(self.client.decode_step)
         bar.export_requested.connect(self._export)
         bar.attention_toggled.connect(self.client.set_record_attention)
+        bar.attention_step_requested.connect(self.client.attention_at)
         sight.run_kept.connect(self._run_kept)
         sight.step_decoded.connect(self._step_decoded)
         sight.timeline_exported.connect(self._exported)

@@ -31,7 +31,8 @@ class SightWorker(QObject):
     run_kept = Signal(int)  # steps of the finished run kept for decoding (0: none)
     step_decoded = Signal(int, str, QImage)  # step, CLEAN or NOISY, full-quality image
     timeline_exported = Signal(str)  # path
-    attention_ready = Signal(list)  # [(word, QImage overlay)] for the last run's first image
+    # [(word, QImage overlay)] for the last run's first image, and the step (0: all steps)
+    attention_ready = Signal(list, int)
     noise_lab_opened = Signal(object)  # {"timesteps", "alpha_bar", "snr"} lists
     noise_frame = Signal(int, QImage)  # timestep, the image noised to it
     denoise_ready = Signal(object)  # GenerationRequest: img2img from the shown noise
@@ -43,6 +44,7 @@ class SightWorker(QObject):
         self.record_attention = False  # set from the UI thread; read once per run
         self._timeline: Any = None
         self._attention: Any = None
+        self._attention_source: tuple[Image.Image, str] | None = None
         self._lab: Any = None
         self._lab_image: Image.Image | None = None
 
@@ -51,7 +53,8 @@ class SightWorker(QObject):
     def release(self) -> None:
         """Drop what holds the resident pipeline (the kept run, the lab), so that switching
         models really frees the old one."""
-        self._timeline = self._attention = self._lab = self._lab_image = None
+        self._timeline = self._attention = self._attention_source = None
+        self._lab = self._lab_image = None
 
     def observers_for_run(self) -> list[Any]:
         """A timeline (and attention when asked) for the real engine; none for another
@@ -69,15 +72,26 @@ class SightWorker(QObject):
         kept = len(self._timeline.steps) if self._timeline is not None else 0
         self.run_kept.emit(kept)
         if self._attention is None or not self._attention.steps:
+            self._attention_source = None
+            return
+        self._attention_source = (result.images[0], result.request.prompt)
+        self.attention_at(0)
+
+    @Slot(int)
+    def attention_at(self, step: int) -> None:
+        """The last run's word maps over its image: of one step, or of all (step 0)."""
+        if self._attention is None or self._attention_source is None:
+            return
+        if step and step not in self._attention.steps:
             return
         from studio.engine.attention import overlay
 
-        image = result.images[0]
+        image, prompt = self._attention_source
         words = [
             (word.word, pil_to_qimage(overlay(image, word.heat)))
-            for word in self._attention.word_maps(result.request.prompt)
+            for word in self._attention.word_maps(prompt, step or None)
         ]
-        self.attention_ready.emit(words)
+        self.attention_ready.emit(words, step)
 
     # -- timeline --------------------------------------------------------------------------
 
@@ -169,6 +183,7 @@ class SightClient(QObject):
     _open_lab = Signal(str, object, int)
     _noise_at = Signal(int)
     _denoise = Signal(object, int)
+    _attention_at = Signal(int)
 
     def __init__(self, worker: SightWorker, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -179,12 +194,16 @@ class SightClient(QObject):
         self._open_lab.connect(worker.open_noise_lab, queued)
         self._noise_at.connect(worker.noise_at, queued)
         self._denoise.connect(worker.denoise_from, queued)
+        self._attention_at.connect(worker.attention_at, queued)
 
     def set_record_attention(self, on: bool) -> None:
         self.worker.record_attention = on
 
     def decode_step(self, step: int, which: str) -> None:
         self._decode.emit(step, which)
+
+    def attention_at(self, step: int) -> None:
+        self._attention_at.emit(step)
 
     def export_timeline(self, path: Path, which: str) -> None:
         self._export.emit(str(path), which)

@@ -29,6 +29,7 @@ class TimelineBar(QWidget):
     decode_requested = Signal(int, str)  # step, CLEAN or NOISY
     export_requested = Signal(str)  # CLEAN or NOISY
     attention_toggled = Signal(bool)
+    attention_step_requested = Signal(int)  # the word maps of this step (0: of all steps)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,8 +127,8 @@ class TimelineBar(QWidget):
         self.export.setEnabled(kept and bool(self._frames))
         self._update_label()
 
-    def set_words(self, words: list[tuple[str, QImage]]) -> None:
-        """Per-word attention overlays; a button each."""
+    def set_words(self, words: list[tuple[str, QImage]], step: int = 0) -> None:
+        """Per-word attention overlays of one step (0: all steps); a button each."""
         self._words = words
         while self.words_row.count():
             item = self.words_row.takeAt(0)
@@ -135,7 +136,8 @@ class TimelineBar(QWidget):
                 item.widget().deleteLater()
         if not words:
             return
-        self.words_row.addWidget(QLabel("Attention:"))
+        title = f"Attention, step {step}:" if step else "Attention, all steps:"
+        self.words_row.addWidget(QLabel(title))
         for word, overlay in words:
             button = QPushButton(word)
             button.setFlat(True)
@@ -158,8 +160,10 @@ class TimelineBar(QWidget):
         frame = self.frame(step)
         if frame is None:
             return
-        at_end = step == self._total and not self._running and self.kind() == CLEAN
-        if at_end:
+        finished = step == self._total and not self._running
+        if self._words and not self._running:
+            self.attention_step_requested.emit(0 if finished else step)
+        if finished and self.kind() == CLEAN:
             self.result_chosen.emit()
         else:
             self.frame_chosen.emit(frame)

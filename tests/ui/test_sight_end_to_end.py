@@ -53,6 +53,14 @@ def test_attention_words_arrive_after_a_run_with_attention_on(real_window, qtbot
     generate(window, qtbot, events)
     qtbot.waitUntil(lambda: bar.word_names() == ["a", "red", "circle"], timeout=E2E_TIMEOUT)
 
+    def title() -> str:
+        return bar.words_row.itemAt(0).widget().text()
+
+    assert title() == "Attention, all steps:"
+    bar.slider.setValue(2)
+    qtbot.waitUntil(lambda: title() == "Attention, step 2:", timeout=E2E_TIMEOUT)
+    assert bar.word_names() == ["a", "red", "circle"]
+
 
 def test_noise_lab_shows_frames_and_denoises_from_the_chosen_step(real_window, qtbot):
     window = real_window

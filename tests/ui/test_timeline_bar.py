@@ -94,3 +94,21 @@ def test_attention_words_are_buttons_that_show_their_maps(qtbot):
     assert shown == [200]
     bar.run_started()
     assert bar.word_names() == []
+
+
+def test_scrubbing_after_a_run_asks_for_that_steps_attention(qtbot):
+    bar = TimelineBar()
+    qtbot.addWidget(bar)
+    asked = []
+    bar.attention_step_requested.connect(asked.append)
+    fill(bar)
+    bar.slider.setValue(2)
+    assert asked == []  # no attention recorded
+    bar.run_ended(kept=True)
+    bar.set_words([("circle", solid(200))])
+    assert bar.words_row.itemAt(0).widget().text() == "Attention, all steps:"
+    bar.slider.setValue(3)
+    bar.slider.setValue(4)
+    assert asked == [3, 0]  # the last step shows the maps of all steps
+    bar.set_words([("circle", solid(100))], step=3)
+    assert bar.words_row.itemAt(0).widget().text() == "Attention, step 3:"
