@@ -8,6 +8,7 @@ with the input image) and `enqueue` (queue requests as one group and start the q
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -160,7 +161,9 @@ class SightController(QObject):
         cursor = prompt.cursorForPosition(event.position().toPoint())
         cursor.select(QTextCursor.SelectionType.WordUnderCursor)
         word = cursor.selectedText()
-        overlay = self.bar.word_map(word)
+        before = prompt.toPlainText()[: cursor.selectionStart()]
+        occurrence = len(re.findall(rf"\b{re.escape(word)}\b", before, re.IGNORECASE))
+        overlay = self.bar.word_map(word, occurrence)
         if overlay is not None:
             self._show_frame(overlay)
             self._message(f"Attention of \u201c{word}\u201d in the last run")

@@ -149,9 +149,11 @@ class TimelineBar(QWidget):
     def word_names(self) -> list[str]:
         return [word for word, _ in self._words]
 
-    def word_map(self, word: str) -> QImage | None:
-        """The overlay of `word` (any case) from the last run, if attention was recorded."""
-        return next((image for name, image in self._words if name == word.lower()), None)
+    def word_map(self, word: str, occurrence: int = 0) -> QImage | None:
+        """The overlay of the `occurrence`-th `word` (any case) of the prompt in the last run,
+        if attention was recorded."""
+        matches = [image for name, image in self._words if name == word.lower()]
+        return matches[occurrence] if occurrence < len(matches) else None
 
     # -- internals -------------------------------------------------------------------------
 

@@ -152,7 +152,7 @@ def test_clicking_a_word_of_the_prompt_shows_its_attention_map(window, qtbot):
     shown = []
     window.canvas.show_preview = lambda image, size=None: shown.append(image.pixelColor(0, 0).red())
     prompt = window.panel.prompt
-    prompt.setPlainText("a red Circle")
+    prompt.setPlainText("a red Circle, a red star")
 
     def click_at(position: int) -> None:
         cursor = QTextCursor(prompt.document())
@@ -163,10 +163,12 @@ def test_clicking_a_word_of_the_prompt_shows_its_attention_map(window, qtbot):
 
     click_at(8)
     assert shown == []  # no attention recorded yet
-    window.sight.bar.set_words([("red", solid(100)), ("circle", solid(200))])
+    words = [("a", solid(1)), ("red", solid(100)), ("circle", solid(200)), (",", solid(3))]
+    window.sight.bar.set_words([*words, ("a", solid(2)), ("red", solid(101)), ("star", solid(4))])
     click_at(8)
     click_at(3)
-    assert shown == [200, 100]
+    click_at(17)  # the second "red"
+    assert shown == [200, 100, 101]
 
 
 def test_the_see_menu_opens_the_noise_lab_on_the_shown_image(window, events, qtbot):
