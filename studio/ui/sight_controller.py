@@ -217,8 +217,7 @@ class SightController(QObject):
             for c in sweep.cells()
         ]
         items = [
-            CompareItem(QImage(str(path)), label, {"cell": label})
-            for path, label in zip(paths, labels, strict=True)
+            CompareItem(QImage(str(path)), label) for path, label in zip(paths, labels, strict=True)
         ]
         if self.compare is None:
             self.compare = CompareDialog(parent=self.window)
