@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from studio import __version__
+from studio import __version__, cli_sight
 from studio.core.errors import GenerationCancelled, ImageError, ModelError, StudioError
 from studio.core.history import HistoryStore
 from studio.core.models import ModelInfo
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--out", type=Path, help="a .png file, or a folder (default: the outputs folder)"
     )
+    cli_sight.add_generate_flags(generate)
     generate.set_defaults(run=run_generate)
 
     models = commands.add_parser("models", help="list the models the studio finds")
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="say what a model file is, without loading it")
     inspect.add_argument("file", type=Path)
     inspect.set_defaults(run=run_inspect)
+    cli_sight.add_commands(commands)
     return parser
 
 
@@ -195,6 +197,7 @@ def run_generate(options: argparse.Namespace) -> int:
         batch_size=options.batch,
     )
     request.validate()  # before the slow engine import
+    cli_sight.check_generate_flags(options)
     paths = AppPaths.from_environment()
     service = StudioService(
         _engine(settings),
@@ -208,16 +211,22 @@ def run_generate(options: argparse.Namespace) -> int:
     if options.steps is None:
         request = dataclasses.replace(request, steps=settings.steps_for(model))
     cancel = threading.Event()
+    observers = cli_sight.observers_for(options)
     with _ProgressBar("denoising", unit="step") as bar:
         try:
             outcome = service.generate(
-                request, lambda u: bar.show(u.step, u.total), cancel, out=options.out
+                request,
+                lambda u: bar.show(u.step, u.total),
+                cancel,
+                out=options.out,
+                observers=observers,
             )
         except KeyboardInterrupt:
             cancel.set()
             raise
     for path in outcome.paths:
         print(path)
+    cli_sight.write_observed(options, observers, outcome.result)
     return 0
 
 

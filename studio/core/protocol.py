@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from studio.core.loras import LoraInfo
 from studio.core.models import ModelInfo
@@ -35,6 +35,8 @@ class EngineProtocol(Protocol):
         request: GenerationRequest,
         on_step: Callable[[StepUpdate], None] | None = None,
         cancel: threading.Event | None = None,
+        observers: Sequence[Any] = (),
     ) -> GenerationResult:
-        """Run synchronously. Raises `RequestError`, `ModelError`, or `GenerationCancelled`."""
+        """Run synchronously. Raises `RequestError`, `ModelError`, or `GenerationCancelled`.
+        `observers` see every step's latents (the engine's `StepObserver`s)."""
         ...

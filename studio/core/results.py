@@ -11,12 +11,14 @@ from studio.core.request import GenerationRequest
 
 @dataclass(frozen=True)
 class StepUpdate:
-    """One denoising step done. `preview` is a small RGB image made from the latents."""
+    """One denoising step done, with small RGB images made from the latents: `preview` shows
+    the model's estimate of the clean image (x0), `noisy_preview` the noisy latents (x_t)."""
 
     step: int
     total: int
     elapsed: float
     preview: Image.Image | None = None
+    noisy_preview: Image.Image | None = None
 
     @property
     def fraction(self) -> float:

@@ -9,9 +9,10 @@ its own PNGs back or re-queries the history to show what it just made.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -63,14 +64,16 @@ class StudioService:
         on_step: Callable[[StepUpdate], None] | None = None,
         cancel: threading.Event | None = None,
         out: Path | None = None,
+        observers: Sequence[Any] = (),
     ) -> StudioResult:
         """Run `request`, then save and record every image before returning.
 
         `out` is a `.png` path the user chose (a batch gets `-1`, `-2`, ... suffixes) or another
-        folder; by default the images go to the outputs folder. Raises what the backend raises
+        folder; by default the images go to the outputs folder. `observers` see every step
+        (timeline, attention; the backend's own kind). Raises what the backend raises
         (`RequestError`, `ModelError`, `GenerationCancelled`).
         """
-        result = self.backend.generate(request, on_step, cancel)
+        result = self.backend.generate(request, on_step, cancel, observers)
         if out is not None and out.suffix.lower() == ".png":
             entries = save_result_as(result, out, self.history)
         else:

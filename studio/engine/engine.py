@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -24,12 +24,14 @@ from studio.core.paths import AppPaths
 from studio.core.request import GenerationRequest
 from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 from studio.core.settings import Settings
+from studio.engine.denoised import DenoisedTracker
 from studio.engine.devices import Placement, default_ram_budget
 from studio.engine.library import ModelLibrary
 from studio.engine.loras import LoraLibrary
 from studio.engine.modes import ModeInputs, resolve_request
 from studio.engine.pipelines import ModelCache, ResidentModel
 from studio.engine.schedulers import make_scheduler
+from studio.engine.steps import StepObserver, StepRecord
 
 StepCallback = Callable[[StepUpdate], None]
 
@@ -70,8 +72,15 @@ class Engine:
     def load_model(
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
     ) -> ModelInfo:
+        return self.resident(model, on_progress).info
+
+    def resident(
+        self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
+    ) -> ResidentModel:
+        """`model` loaded (or found in memory): its pipeline, schedule and adapter, for the
+        engine's own tools (the noise lab) that work on the model outside a generation."""
         with self._lock:
-            return self._cache.get(self._info(model), on_progress).info
+            return self._cache.get(self._info(model), on_progress)
 
     def _info(self, model: str) -> ModelInfo:
         """What `model` is; a cached model answers without a listing (a warm switch)."""
@@ -83,6 +92,7 @@ class Engine:
         request: GenerationRequest,
         on_step: StepCallback | None = None,
         cancel: threading.Event | None = None,
+        observers: Sequence[StepObserver] = (),
     ) -> GenerationResult:
         started = time.perf_counter()
         cancel = cancel or threading.Event()
@@ -108,11 +118,18 @@ class Engine:
             if cancel.is_set():
                 raise GenerationCancelled()
             # 4. Denoise, with a preview and a cancel check after every step
-            callback = _StepReporter(model, on_step, cancel, started, inputs.kwargs)
+            callback = _StepReporter(
+                model, pipe, on_step, cancel, started, inputs.kwargs, observers
+            )
             encoded = dataclasses.replace(request, prompt=request.encoder_prompt)
             arguments = adapter.call_arguments(pipe, encoded, inputs.kwargs)
             try:
-                with model.in_use(), torch.inference_mode(), model.placement.autocast():
+                with (
+                    model.in_use(),
+                    torch.inference_mode(),
+                    model.placement.autocast(),
+                    callback,
+                ):
                     output = pipe(
                         **arguments,
                         generator=generators,
@@ -140,34 +157,61 @@ class Engine:
 
 
 class _StepReporter:
-    """diffusers' `callback_on_step_end`: reports the step with a latent preview, and stops
-    the run when the cancel event is set."""
+    """diffusers' `callback_on_step_end`: reports each step with previews of the clean-image
+    estimate (x0) and of the noisy latents (x_t), hands the step to the observers, and stops
+    the run when the cancel event is set. As a context manager it tracks x0 on the scheduler
+    and attaches the observers for the duration of the call."""
 
     def __init__(
         self,
         model: ResidentModel,
+        pipe,
         on_step: StepCallback | None,
         cancel: threading.Event,
         started: float,
         mode_kwargs: dict,
+        observers: Sequence[StepObserver] = (),
     ) -> None:
         self.model = model
+        self.pipe = pipe
         self.on_step = on_step
         self.cancel = cancel
         self.started = started
         self.width = mode_kwargs.get("width", 0)
         self.height = mode_kwargs.get("height", 0)
+        self.observers = tuple(observers)
+        self._denoised: DenoisedTracker | None = None
+
+    def __enter__(self) -> _StepReporter:
+        self._denoised = DenoisedTracker(self.pipe.scheduler)
+        for observer in self.observers:
+            observer.attach(self.pipe)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._denoised is not None:
+            self._denoised.restore()
+        for observer in self.observers:
+            observer.detach(self.pipe)
+
+    def _preview(self, latents: torch.Tensor):
+        """Packed latents (FLUX.1) are unpacked to the latent grid first."""
+        grid = self.model.adapter.latents_to_grid(latents, self.width, self.height)
+        return self.model.previewer(grid)
 
     def __call__(self, pipe, index: int, timestep, tensors: dict) -> dict:
         if self.cancel.is_set():
             raise _Interrupted()
+        latents = tensors["latents"]
+        denoised = self._denoised.latest if self._denoised is not None else None
+        step = StepRecord(index + 1, pipe.num_timesteps, float(timestep), latents, denoised)
+        for observer in self.observers:
+            observer.record(step)
         if self.on_step is not None:
-            latents = self.model.adapter.latents_to_grid(
-                tensors["latents"], self.width, self.height
-            )
-            preview = self.model.previewer(latents)
+            noisy = self._preview(latents)
+            clean = self._preview(denoised) if denoised is not None else noisy
             elapsed = time.perf_counter() - self.started
-            self.on_step(StepUpdate(index + 1, pipe.num_timesteps, elapsed, preview))
+            self.on_step(StepUpdate(step.step, step.total, elapsed, clean, noisy))
         if self.cancel.is_set():
             raise _Interrupted()
         return tensors

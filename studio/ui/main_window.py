@@ -32,7 +32,7 @@ from studio.ui.compare_view import CompareDialog, CompareItem
 from studio.ui.find_models_dialog import FindModelsDialog
 from studio.ui.history_strip import HistoryStrip
 from studio.ui.image_files import read_image
-from studio.ui.job_queue import JobQueue
+from studio.ui.job_queue import Job, JobQueue
 from studio.ui.mask_painter import MaskPainter
 from studio.ui.mask_tools import MaskTools
 from studio.ui.model_list import read_thumbnails
@@ -42,6 +42,7 @@ from studio.ui.qt_images import qimage_to_pil
 from studio.ui.queue_panel import QueuePanel
 from studio.ui.session import Autosave, SessionState, SessionStore
 from studio.ui.settings_dialog import SettingsDialog
+from studio.ui.sight_controller import SightController
 from studio.ui.status_bar import RunStatus
 from studio.ui.window_actions import build_actions, build_menus
 from studio.ui.worker import EngineFactory, FinishedJob, WorkerClient, default_engine_factory
@@ -96,10 +97,20 @@ class MainWindow(QMainWindow):
         )
         self.panel.set_mask_tools(tools)
         self.workspace = Workspace(self.canvas, self.painter, self.panel)
+        self.sight = SightController(
+            self,
+            self.canvas,
+            self.client.worker,
+            lambda: self.settings.outputs_folder(self.paths.outputs_dir),
+            self._build_request,
+            self.enqueue,
+        )
+        central_layout.addWidget(self.sight.bar)
         self.history = HistoryStrip(paths.history_db)
         self.queue_panel = QueuePanel(self.queue)
         self._build_docks()
         build_menus(self.menuBar(), a, [self.prompt_dock, self.history_dock, self.queue_dock])
+        self.sight.add_menu()
         self.addActions(a.all())  # shortcuts work with the menu bar hidden too
 
         self.run_status = RunStatus()
@@ -238,8 +249,13 @@ class MainWindow(QMainWindow):
         except RequestError as exc:
             self.show_error(str(exc))
             return
-        self.queue.add(request)
+        self.enqueue([request])
+
+    def enqueue(self, requests: list[GenerationRequest]) -> list[Job]:
+        """Queue requests as one group, in order, and start the queue if idle."""
+        jobs = [self.queue.add(request) for request in requests]
         self._pump()
+        return jobs
 
     def _build_request(self) -> GenerationRequest:
         request = self.panel.request()
@@ -298,6 +314,7 @@ class MainWindow(QMainWindow):
         job = self.queue.running
         if job is None or job.cancel.is_set():
             return
+        image = self.sight.bar.live_frame() or image  # x0, or x_t when the bar asks for it
         self.workspace.show_preview(job.id, image, self._target_size(job.request, image))
 
     def _target_size(self, request: GenerationRequest, preview: QImage) -> QSize:

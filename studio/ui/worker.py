@@ -28,6 +28,7 @@ from studio.core.service import StudioResult, StudioService
 from studio.core.settings import Settings
 from studio.ui.job_queue import Job
 from studio.ui.qt_images import pil_to_qimage
+from studio.ui.sight_worker import SightWorker
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ class EngineWorker(QObject):
 
     started = Signal(int)  # job id
     progress = Signal(object)  # StepUpdate
-    preview = Signal(QImage)
+    preview = Signal(QImage)  # the clean-image estimate (x0)
+    step_previews = Signal(int, int, QImage, QImage)  # step, total, x0, x_t
     finished = Signal(int, object)  # job id, FinishedJob
     failed = Signal(int, str)  # job id, message fit to show a person
     cancelled = Signal(int)
@@ -74,6 +76,7 @@ class EngineWorker(QObject):
         self._engine: EngineProtocol | None = None
         self._history: HistoryStore | None = None
         self._loaded: ModelInfo | None = None
+        self.sight = SightWorker(self._ensure_engine, self)
 
     def _ensure_engine(self) -> EngineProtocol:
         if self._engine is None:
@@ -84,6 +87,7 @@ class EngineWorker(QObject):
         if self._loaded is not None and model in (self._loaded.id, str(self._loaded.path)):
             return
         engine = self._ensure_engine()
+        self.sight.release()
         self.model_loading.emit(model)
         self._loaded = engine.load_model(model, self.load_progress.emit)
         self.model_loaded.emit(self._loaded)
@@ -129,6 +133,7 @@ class EngineWorker(QObject):
             return
         self._engine = None
         self._loaded = None
+        self.sight.release()
         gc.collect()
         self.list_models()
 
@@ -146,7 +151,9 @@ class EngineWorker(QObject):
                 if self._loaded is not None:
                     self.model_loaded.emit(self._loaded)  # the engine keeps the previous model
                 raise
-            outcome = self._service().generate(request, self._on_step, cancel)
+            observers = self.sight.observers_for_run()
+            outcome = self._service().generate(request, self._on_step, cancel, observers=observers)
+            self.sight.run_finished(outcome.result)
             images = [pil_to_qimage(image) for image in outcome.images]
         except GenerationCancelled:
             self.cancelled.emit(job_id)
@@ -166,7 +173,10 @@ class EngineWorker(QObject):
     def _on_step(self, update: StepUpdate) -> None:
         self.progress.emit(update)
         if update.preview is not None:
-            self.preview.emit(pil_to_qimage(update.preview))
+            clean = pil_to_qimage(update.preview)
+            noisy = pil_to_qimage(update.noisy_preview or update.preview)
+            self.step_previews.emit(update.step, update.total, clean, noisy)
+            self.preview.emit(clean)
 
 
 def _message(exc: BaseException) -> str:

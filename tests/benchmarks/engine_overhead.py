@@ -1,11 +1,16 @@
 """Engine overhead against a bare diffusers call, preview cost, and cancel latency.
 
     python tests/benchmarks/engine_overhead.py [--runs 7] [--size 256] [--steps 20]
+        [--scheduler "DPM++ 2M"]
+
+On a CPU that other processes keep busy, run it with OMP_NUM_THREADS=1: with more threads each
+parallel op waits for a descheduled thread and single runs swing tenfold.
 
 The same request goes through `StableDiffusionPipeline.__call__` and through
 `Engine.generate` with previews on, interleaved, on the tiny test pipeline. Prints one JSON line
-last: median ratio engine/bare (target <= 1.03), preview ms per step at 64x64 latents
-(target < 2), cancel latency ms (target: one step + 100 ms).
+last: median ratio engine/bare (target <= 1.03), preview ms per step at 64x64 latents: the
+clean-image estimate x0 computed from the schedule (what DPM++ and UniPC need) plus the x0
+and x_t previews (target < 2), cancel latency ms (target: one step + 100 ms).
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ from diffusers import StableDiffusionPipeline  # noqa: E402
 from studio.core.errors import GenerationCancelled  # noqa: E402
 from studio.core.request import GenerationRequest  # noqa: E402
 from studio.engine import Engine, ModelLibrary  # noqa: E402
+from studio.engine.denoised import estimate_clean  # noqa: E402
 from studio.engine.devices import Placement  # noqa: E402
 from studio.engine.families.sd import SD1_FACTORS  # noqa: E402
 from studio.engine.previews import LatentPreviewer  # noqa: E402
+from studio.engine.schedulers import make_scheduler  # noqa: E402
 from tests.tiny_pipeline import save_tiny_pipeline  # noqa: E402
 
 
@@ -59,14 +66,16 @@ def time_engine(engine: Engine, request: GenerationRequest) -> float:
     return elapsed
 
 
-def preview_ms() -> float:
+def preview_ms(scheduler) -> float:
+    """One step's reporting work: x0 from the schedule, then previews of x0 and x_t."""
     previewer = LatentPreviewer.from_values(SD1_FACTORS, (0.0, 0.0, 0.0))
-    latents = torch.randn(1, 4, 64, 64)
-    previewer(latents)
+    latents, output = torch.randn(1, 4, 64, 64), torch.randn(1, 4, 64, 64)
+    timestep = torch.tensor(500)
     times = []
     for _ in range(200):
         started = time.perf_counter()
-        previewer(latents)
+        clean = estimate_clean(scheduler, latents, output, timestep)
+        previewer(clean), previewer(latents)
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000
 
@@ -108,16 +117,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--scheduler", default="DDIM")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp()) / "models"
     save_tiny_pipeline(folder / "tiny")
     bare = StableDiffusionPipeline.from_pretrained(folder / "tiny", local_files_only=True)
     bare.set_progress_bar_config(disable=True)
+    bare.scheduler = make_scheduler(args.scheduler, bare.scheduler.config)
     engine = Engine(
         ModelLibrary([folder], embedded_dir=folder / "none"), Placement.choose("fp32", "cpu")
     )
     request = GenerationRequest(
-        "a red circle", model="tiny", steps=args.steps, seed=1, width=args.size, height=args.size
+        "a red circle",
+        model="tiny",
+        scheduler=args.scheduler,
+        steps=args.steps,
+        seed=1,
+        width=args.size,
+        height=args.size,
     )
     time_bare(bare, request), time_engine(engine, request)  # warm both up
     ratios, bare_s, engine_s = [], [], []
@@ -134,12 +151,13 @@ def main() -> None:
                 "median_ratio_engine_over_bare": round(statistics.median(ratios), 4),
                 "bare_median_s": round(statistics.median(bare_s), 3),
                 "engine_median_s": round(statistics.median(engine_s), 3),
-                "preview_ms_per_step_64x64_latents": round(preview_ms(), 3),
+                "preview_ms_per_step_64x64_latents": round(preview_ms(bare.scheduler), 3),
                 "cancel_latency_ms_worst": round(cancel_ms, 1),
                 "step_ms_median": round(step_ms, 1),
                 "runs": args.runs,
                 "size": args.size,
                 "steps": args.steps,
+                "scheduler": args.scheduler,
             }
         )
     )

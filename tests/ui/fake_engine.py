@@ -12,8 +12,9 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -136,7 +137,9 @@ class FakeEngine:
         request: GenerationRequest,
         on_step: Callable[[StepUpdate], None] | None = None,
         cancel: threading.Event | None = None,
+        observers: Sequence[Any] = (),
     ) -> GenerationResult:
+        """`observers` are ignored: the fake has no latents to show them."""
         self._note_thread()
         self.requests.append(request)
         request.validate()
@@ -155,7 +158,9 @@ class FakeEngine:
                 time.sleep(self.step_delay)
             if on_step is not None:
                 preview = _pattern(request.seed or 0, (64, 64), step / total)
-                on_step(StepUpdate(step, total, time.perf_counter() - start, preview))
+                noisy = _pattern(request.seed or 0, (64, 64), step / total / 2)
+                elapsed = time.perf_counter() - start
+                on_step(StepUpdate(step, total, elapsed, preview, noisy))
             if self._hold_at == step:
                 self._wait_for_release(cancel)
         seeds = [(request.seed or 0) + i for i in range(request.batch_size)]

@@ -287,7 +287,7 @@ def test_menus_show_shortcuts(window):
         "]",
     )
     menus = [action.text() for action in window.menuBar().actions()]
-    assert menus == ["&File", "&Edit", "&Generate", "&Mask", "&View"]
+    assert menus == ["&File", "&Edit", "&Generate", "&Mask", "&View", "&See"]
 
 
 def test_dropping_a_plain_image_on_the_canvas_makes_it_the_input(window, qtbot, tmp_path):

@@ -1,0 +1,177 @@
+"""The scrub bar under the canvas: every step of the last run, as x0 or x_t.
+
+It keeps each step's two small previews (the clean-image estimate and the noisy latents) as
+they arrive; dragging the slider shows any of them, live during a run and after it. "Full
+quality" asks the worker to decode the step with the real VAE; "Export" writes the run as an
+animation; "Attention" records per-word maps for the next run, shown as word buttons.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+CLEAN, NOISY = "x0", "xt"
+
+
+class TimelineBar(QWidget):
+    frame_chosen = Signal(QImage)  # show this on the canvas
+    result_chosen = Signal()  # back to the finished image
+    decode_requested = Signal(int, str)  # step, CLEAN or NOISY
+    export_requested = Signal(str)  # CLEAN or NOISY
+    attention_toggled = Signal(bool)
+    attention_step_requested = Signal(int)  # the word maps of this step (0: of all steps)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timelineBar")
+        self._frames: dict[int, tuple[QImage, QImage]] = {}
+        self._total = 0
+        self._running = False
+        self._words: list[tuple[str, QImage]] = []
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(1, 1)
+        self.slider.setEnabled(False)
+        self.slider.setToolTip("Scrub through the steps of the last run")
+        self.label = QLabel("No run yet")
+        self.label.setMinimumWidth(150)
+        self.noisy = QPushButton("Noisy (x\u209c)")
+        self.noisy.setCheckable(True)
+        self.noisy.setToolTip("Show the noisy latents x_t instead of the clean-image estimate x0")
+        self.full = QPushButton("Full quality")
+        self.full.setToolTip("Decode this step with the model's VAE")
+        self.export = QPushButton("Export\u2026")
+        self.export.setToolTip("Write the run as an animated WebP or GIF")
+        self.attention = QCheckBox("Attention")
+        self.attention.setToolTip("Record a heat map per word of the prompt in the next run")
+        for widget in (self.full, self.export):
+            widget.setEnabled(False)
+
+        row = QHBoxLayout()
+        row.setContentsMargins(6, 2, 6, 2)
+        row.addWidget(self.label)
+        row.addWidget(self.slider, 1)
+        for widget in (self.noisy, self.full, self.export, self.attention):
+            row.addWidget(widget)
+        self.words_row = QHBoxLayout()
+        self.words_row.setContentsMargins(6, 0, 6, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(row)
+        layout.addLayout(self.words_row)
+
+        self.slider.valueChanged.connect(self._scrubbed)
+        self.noisy.toggled.connect(lambda _on: self._scrubbed(self.slider.value()))
+        self.full.clicked.connect(lambda: self.decode_requested.emit(self.step(), self.kind()))
+        self.export.clicked.connect(lambda: self.export_requested.emit(self.kind()))
+        self.attention.toggled.connect(self.attention_toggled)
+
+    # -- state -----------------------------------------------------------------------------
+
+    def kind(self) -> str:
+        return NOISY if self.noisy.isChecked() else CLEAN
+
+    def step(self) -> int:
+        return self.slider.value()
+
+    def steps(self) -> list[int]:
+        return sorted(self._frames)
+
+    def frame(self, step: int, kind: str | None = None) -> QImage | None:
+        pair = self._frames.get(step)
+        if pair is None:
+            return None
+        return pair[1] if (kind or self.kind()) == NOISY else pair[0]
+
+    def live_frame(self) -> QImage | None:
+        """What the canvas should show for the newest step during a run."""
+        return self.frame(max(self._frames)) if self._frames else None
+
+    # -- a run -----------------------------------------------------------------------------
+
+    def run_started(self) -> None:
+        self._frames.clear()
+        self._running = True
+        self.set_words([])
+        self.full.setEnabled(False)
+        self.export.setEnabled(False)
+        self.label.setText("Waiting for the first step")
+
+    def add_step(self, step: int, total: int, clean: QImage, noisy: QImage) -> None:
+        following = not self.slider.isEnabled() or self.slider.value() == self.slider.maximum()
+        self._frames[step] = (clean, noisy)
+        self._total = total
+        self.slider.setEnabled(True)
+        blocker = QSignalBlocker(self.slider)
+        self.slider.setRange(1, max(self._frames))
+        if following:
+            self.slider.setValue(step)
+        blocker.unblock()
+        self._update_label()
+
+    def run_ended(self, kept: bool) -> None:
+        """`kept`: the run finished and the worker holds its latents for decoding."""
+        self._running = False
+        self.full.setEnabled(kept and bool(self._frames))
+        self.export.setEnabled(kept and bool(self._frames))
+        self._update_label()
+
+    def set_words(self, words: list[tuple[str, QImage]], step: int = 0) -> None:
+        """Per-word attention overlays of one step (0: all steps); a button each."""
+        self._words = words
+        while self.words_row.count():
+            item = self.words_row.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        if not words:
+            return
+        title = f"Attention, step {step}:" if step else "Attention, all steps:"
+        self.words_row.addWidget(QLabel(title))
+        for word, overlay in words:
+            button = QPushButton(word)
+            button.setFlat(True)
+            button.setToolTip(f"Where \u201c{word}\u201d looked, over the image")
+            button.clicked.connect(lambda _=False, image=overlay: self.frame_chosen.emit(image))
+            self.words_row.addWidget(button)
+        self.words_row.addStretch(1)
+
+    def word_names(self) -> list[str]:
+        return [word for word, _ in self._words]
+
+    def word_map(self, word: str, occurrence: int = 0) -> QImage | None:
+        """The overlay of the `occurrence`-th `word` (any case) of the prompt in the last run,
+        if attention was recorded."""
+        matches = [image for name, image in self._words if name == word.lower()]
+        return matches[occurrence] if occurrence < len(matches) else None
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _scrubbed(self, step: int) -> None:
+        self._update_label()
+        frame = self.frame(step)
+        if frame is None:
+            return
+        finished = step == self._total and not self._running
+        if self._words and not self._running:
+            self.attention_step_requested.emit(0 if finished else step)
+        if finished and self.kind() == CLEAN:
+            self.result_chosen.emit()
+        else:
+            self.frame_chosen.emit(frame)
+
+    def _update_label(self) -> None:
+        if not self._frames:
+            return
+        name = "x\u209c noisy" if self.kind() == NOISY else "x\u2080 estimate"
+        self.label.setText(f"Step {self.step()}/{self._total} \u00b7 {name}")
