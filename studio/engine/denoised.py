@@ -30,7 +30,8 @@ def estimate_clean(
     Flow matching (no alpha-bar; x_t = (1 - sigma) x0 + sigma noise, output v = noise - x0):
     x0 = x_t - sigma v. Otherwise variance-preserving x_t = sqrt(ab) x0 + sqrt(1 - ab) eps.
     """
-    if not hasattr(scheduler, "alphas_cumprod"):
+    flow = getattr(scheduler.config, "prediction_type", None) == "flow_prediction"
+    if flow or not hasattr(scheduler, "alphas_cumprod"):  # UniPC on flow sigmas has both
         if sigma is None:
             raise ValueError("flow-matching x0 needs the step's sigma")
         return sample - sigma.to(sample.dtype) * model_output

@@ -75,4 +75,8 @@ def make_scheduler(name: str, base_config: Any) -> SchedulerMixin:
 
 
 def _is_flow(config: Any) -> bool:
-    return str(config.get("_class_name", "")).startswith("FlowMatch")
+    """A flow-matching schedule: named so in a saved config, or (a config built in memory
+    carries no class name) shifted sigmas and no betas."""
+    if str(config.get("_class_name", "")).startswith("FlowMatch"):
+        return True
+    return "shift" in config and "beta_start" not in config

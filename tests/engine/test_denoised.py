@@ -12,7 +12,7 @@ from diffusers import FlowMatchEulerDiscreteScheduler
 from studio.core.errors import GenerationCancelled
 from studio.core.request import GenerationRequest
 from studio.core.schedulers import SCHEDULER_NAMES
-from studio.engine.denoised import DenoisedTracker
+from studio.engine.denoised import DenoisedTracker, estimate_clean
 from studio.engine.schedulers import make_scheduler
 from studio.engine.steps import StepRecord
 from tests.tiny_pipeline import tiny_components
@@ -199,3 +199,14 @@ def test_a_flow_matching_pipeline_ends_on_its_last_x0():
     last_x0, last_latents = seen[-1]
     torch.testing.assert_close(last_x0, last_latents)
     assert (first_x0 - first_latents).abs().max() > 0.1
+
+
+def test_unipc_on_flow_sigmas_estimates_x0_the_flow_way():
+    """UniPC runs flow-matching models with `flow_prediction`; it keeps an alpha-bar table
+    too, which must not be read as a variance-preserving schedule."""
+    scheduler = make_scheduler("UniPC", FlowMatchEulerDiscreteScheduler(shift=3.0).config)
+    clean, noise = torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8)
+    sigma = torch.tensor(0.6)
+    sample = (1 - sigma) * clean + sigma * noise
+    estimate = estimate_clean(scheduler, sample, noise - clean, 500, sigma)
+    assert torch.allclose(estimate, clean, atol=1e-5)
