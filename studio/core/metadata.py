@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -429,8 +430,12 @@ def save_png(
     seed: int,
     model_name: str,
     model_hash: str | None = None,
+    extra_text: Mapping[str, str] | None = None,
 ) -> Path:
     """Write `image` as a PNG with both metadata chunks, atomically; returns `path`.
+
+    `extra_text` adds chunks of other tools (ComfyUI's `prompt` and `workflow`); it cannot
+    replace ours.
 
     The file appears complete or not at all (`write_bytes_atomic`),
     so a crash or a reader polling the outputs folder never sees half an image.
@@ -442,6 +447,9 @@ def save_png(
     info.add_text(PARAMETERS_CHUNK, format_parameters(request, seed, model_name, model_hash))
     exact = dataclasses.replace(request, seed=seed).to_dict()
     info.add_text(STUDIO_CHUNK, json.dumps(exact, ensure_ascii=False))
+    for key, text in (extra_text or {}).items():
+        if key not in (PARAMETERS_CHUNK, STUDIO_CHUNK):
+            info.add_text(key, text)
 
     encoded = io.BytesIO()
     image.save(encoded, format="PNG", pnginfo=info)

@@ -6,12 +6,18 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from studio.core.features import BackendFeatures
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
 from studio.core.results import GenerationResult, StepUpdate
 
 
 class EngineProtocol(Protocol):
+    @property
+    def features(self) -> BackendFeatures:
+        """What this backend can do; front ends hide the rest."""
+        ...
+
     def models(self) -> list[ModelInfo]:
         """Every model the engine can load, the embedded one first."""
         ...

@@ -32,13 +32,19 @@ class StepUpdate:
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """Finished images with their seeds; `request` is resolved (concrete seed and size)."""
+    """Finished images with their seeds; `request` is resolved (concrete seed and size).
+
+    `png_text` holds, per image, extra PNG text chunks its maker adds to ours (a ComfyUI
+    server's `prompt` and `workflow`); `workers` names, per image, where it was made.
+    """
 
     request: GenerationRequest
     images: list[Image.Image]
     seeds: list[int]
     timings: dict[str, float] = field(default_factory=dict)
     model_name: str = ""
+    png_text: list[dict[str, str]] = field(default_factory=list)
+    workers: list[str] = field(default_factory=list)
 
     @property
     def duration(self) -> float:

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from studio.core.errors import GenerationCancelled
+from studio.core.features import LOCAL_ENGINE_FEATURES, BackendFeatures
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
 from studio.core.results import GenerationResult, StepUpdate
@@ -45,6 +46,10 @@ class Engine:
     def from_settings(cls, settings: Settings) -> Engine:
         library = ModelLibrary([Path(folder) for folder in settings.model_folders])
         return cls(library, Placement.choose(settings.precision))
+
+    @property
+    def features(self) -> BackendFeatures:
+        return LOCAL_ENGINE_FEATURES
 
     def models(self) -> list[ModelInfo]:
         return self.library.models()

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from studio.core.errors import GenerationCancelled, ModelError
+from studio.core.features import LOCAL_ENGINE_FEATURES, BackendFeatures
 from studio.core.models import ModelInfo
 from studio.core.request import MAX_SEED, GenerationRequest, Mode
 from studio.core.results import GenerationResult, StepUpdate
@@ -81,6 +82,10 @@ class FakeEngine:
         self._load_gate.set()
 
     # -- EngineProtocol --------------------------------------------------------------------
+
+    @property
+    def features(self) -> BackendFeatures:
+        return LOCAL_ENGINE_FEATURES
 
     def models(self) -> list[ModelInfo]:
         self._note_thread()
