@@ -1,0 +1,77 @@
+"""Servers and who is busy: a job takes the least busy free server that has its model."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from studio.core.errors import ServerUnavailableError
+from studio.remote.catalog import ServerCatalog
+from studio.remote.connection import Connection
+from studio.remote.job import StopFlag
+
+log = logging.getLogger(__name__)
+
+
+class ServerPool:
+    def __init__(self, connections: Sequence[Connection]) -> None:
+        self.connections = list(connections)
+        self._catalogs: dict[str, ServerCatalog] = {}
+        self._busy: set[str] = set()
+        self._jobs_run: dict[str, int] = {c.name: 0 for c in self.connections}
+        self._free = threading.Condition()
+
+    def refresh(self) -> dict[str, ServerCatalog]:
+        """Ask every server what it has; one that does not answer is left out, with a warning.
+        Raises `ServerUnavailableError` when none answers."""
+        catalogs, problems = {}, []
+        for connection in self.connections:
+            try:
+                catalogs[connection.name] = ServerCatalog.read(connection)
+            except ServerUnavailableError as exc:
+                log.warning("%s", exc)
+                problems.append(str(exc))
+        if not catalogs:
+            raise ServerUnavailableError("; ".join(problems) or "no server configured")
+        with self._free:
+            self._catalogs = catalogs
+            self._free.notify_all()
+        return catalogs
+
+    def catalogs(self) -> dict[str, ServerCatalog]:
+        return self._catalogs or self.refresh()
+
+    def holders(self, model: str) -> list[Connection]:
+        catalogs = self.catalogs()
+        return [
+            c
+            for c in self.connections
+            if c.name in catalogs and model in catalogs[c.name].runnable()
+        ]
+
+    def acquire(self, model: str, exclude: set[str], cancel: StopFlag) -> Connection | None:
+        """Wait for a free server holding `model`, not in `exclude`; None when there is none
+        left to try (or on cancel)."""
+        with self._free:
+            while not cancel.is_set():
+                candidates = [c for c in self.holders(model) if c.name not in exclude]
+                if not candidates:
+                    return None
+                free = [c for c in candidates if c.name not in self._busy]
+                if free:
+                    chosen = min(free, key=lambda c: self._jobs_run[c.name])
+                    self._busy.add(chosen.name)
+                    self._jobs_run[chosen.name] += 1
+                    return chosen
+                self._free.wait(0.2)
+        return None
+
+    def release(self, connection: Connection) -> None:
+        with self._free:
+            self._busy.discard(connection.name)
+            self._free.notify_all()
+
+    def close(self) -> None:
+        for connection in self.connections:
+            connection.close()
