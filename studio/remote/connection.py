@@ -52,6 +52,7 @@ class Connection:
         self._thread: threading.Thread | None = None
         self._socket: ClientConnection | None = None
         self._running: str | None = None  # the prompt whose legacy previews carry no id
+        self.preview_metadata = False  # previews come before their step's progress, with an id
         self.last_error = ""
 
     @property
@@ -107,6 +108,7 @@ class Connection:
                     open_timeout=self.timeout,
                     max_size=None,
                 ) as socket:
+                    self.preview_metadata = False
                     socket.send(json.dumps(FEATURE_FLAGS))
                     self._socket = socket
                     attempt = 0
@@ -120,7 +122,8 @@ class Connection:
             self._socket = None
             if self._connected.is_set():
                 self._connected.clear()
-                log.warning("%s: websocket closed; reconnecting", self.name)
+                if not self._closing.is_set():
+                    log.warning("%s: websocket closed; reconnecting", self.name)
                 self._broadcast(Event("disconnected", {}))
             self._closing.wait(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
             attempt += 1
@@ -137,7 +140,9 @@ class Connection:
         except (ValueError, KeyError, TypeError):
             return
         prompt_id = data.get("prompt_id") if isinstance(data, dict) else None
-        if kind == "execution_start":
+        if kind == "feature_flags":
+            self.preview_metadata = bool(data.get("supports_preview_metadata"))
+        elif kind == "execution_start":
             self._running = prompt_id
         elif kind == "executing" and prompt_id is None:
             prompt_id = self._running  # after a reconnect: the current node, without an id

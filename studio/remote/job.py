@@ -72,7 +72,7 @@ def _follow(
     cancel: StopFlag,
     limits: JobLimits,
 ) -> None:
-    preview: bytes | None = None
+    steps = _StepPairing(connection, on_progress)
     lost_since: float | None = None
     while True:
         if cancel.is_set():
@@ -91,10 +91,9 @@ def _follow(
             if _finished_while_away(connection, prompt_id, time.monotonic(), limits):
                 return
         elif event.type == "preview" and event.preview is not None:
-            preview = event.preview.image
+            steps.preview(event.preview.image)
         elif event.type == "progress":
-            on_progress(int(event.data["value"]), int(event.data["max"]), preview)
-            preview = None
+            steps.progress(int(event.data["value"]), int(event.data["max"]))
         elif event.type == "execution_error":
             node = event.data.get("node_type", "a node")
             message = " ".join(str(event.data.get("exception_message", "")).split())
@@ -104,7 +103,39 @@ def _follow(
                 f"{connection.name}: the job was interrupted on the server"
             )
         elif event.type == "executing" and event.data.get("node") is None:
+            steps.flush()
             return
+
+
+class _StepPairing:
+    """Pairs each step with its own preview frame. With preview metadata the frame comes
+    before its `progress`; a legacy server sends it after."""
+
+    def __init__(self, connection: Connection, on_progress: ProgressCallback) -> None:
+        self.connection = connection
+        self.on_progress = on_progress
+        self.frame: bytes | None = None
+        self.waiting: tuple[int, int] | None = None  # a legacy step still without its frame
+
+    def preview(self, frame: bytes) -> None:
+        if self.connection.preview_metadata or self.waiting is None:
+            self.frame = frame
+            return
+        self.on_progress(*self.waiting, frame)
+        self.waiting = None
+
+    def progress(self, step: int, total: int) -> None:
+        if self.connection.preview_metadata:
+            self.on_progress(step, total, self.frame)
+            self.frame = None
+            return
+        self.flush()
+        self.waiting = (step, total)
+
+    def flush(self) -> None:
+        if self.waiting is not None:
+            self.on_progress(*self.waiting, None)
+            self.waiting = None
 
 
 def _finished_while_away(
