@@ -107,6 +107,7 @@ class Connection:
                     additional_headers=self.server.headers,
                     open_timeout=self.timeout,
                     max_size=None,
+                    logger=_WITHOUT_SECRETS,
                 ) as socket:
                     self.preview_metadata = False
                     socket.send(json.dumps(FEATURE_FLAGS))
@@ -238,6 +239,21 @@ class Connection:
 
     def wait_connected(self, seconds: float) -> bool:
         return self._connected.wait(seconds)
+
+
+class _SecretHiding(logging.LoggerAdapter):
+    """websockets logs the handshake's headers at debug level: never the Authorization one."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: object) -> None:
+        if not self.isEnabledFor(level):
+            return
+        text = str(msg) % args if args else str(msg)
+        if "authorization:" in text.lower():
+            text = text[: text.lower().index("authorization:")] + "Authorization: (hidden)"
+        self.logger.log(level, text, **kwargs)
+
+
+_WITHOUT_SECRETS = _SecretHiding(logging.getLogger("studio.remote.websocket"))
 
 
 def _reason(exc: BaseException) -> str:

@@ -52,6 +52,7 @@ class Scenario:
     ignore_feature_flags: bool = False  # an older server: legacy type-1 previews only
     token: str = ""  # when set, requests without `Bearer <token>` get 401
     unknown_nodes: set[str] = field(default_factory=set)
+    invalid_models: set[str] = field(default_factory=set)  # listed, yet refused by validation
     close_sockets_at_step: int | None = None  # the socket drops; the server carries on
     die_at_step: int | None = None  # the whole server goes away mid-job
     hold_at_step: int | None = None  # wait there until `release` is set
@@ -173,7 +174,9 @@ class FakeComfy:
                     f"Node ID '#{node_id}'",
                 )
             ckpt = node["inputs"].get("ckpt_name")
-            if ckpt is not None and ckpt not in self.checkpoints:
+            if ckpt is not None and (
+                ckpt not in self.checkpoints or ckpt in self.scenario.invalid_models
+            ):
                 return _missing_model(node_id, ckpt, self.checkpoints)
         prompt_id = body.get("prompt_id") or str(uuid.uuid4())
         self._number += 1
