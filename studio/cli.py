@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from studio.core.settings import Settings
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
+TOKEN_ENV = "SNAIL_STUDIO_SERVER_TOKEN"  # never a command-line argument: others can read those
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the models the studio can use")
     models.add_argument("--model-dir", type=Path, action="append", default=[])
     models.set_defaults(run=run_models)
+    for command in (generate, models):
+        command.add_argument(
+            "--server",
+            action="append",
+            default=[],
+            metavar="URL",
+            help=f"run on this ComfyUI server (repeat for several; token from ${TOKEN_ENV})",
+        )
     return parser
 
 
@@ -92,14 +102,19 @@ def _settings(options: argparse.Namespace) -> Settings:
     return settings
 
 
-def _engine(settings: Settings):
+def _engine(settings: Settings, servers: Sequence[str] = ()):
+    if servers:
+        from studio.remote import ComfyBackend, ServerConfig
+
+        token = os.environ.get(TOKEN_ENV, "")
+        return ComfyBackend([ServerConfig(url, token) for url in servers])
     from studio.engine import Engine
 
     return Engine.from_settings(settings)
 
 
 def run_models(options: argparse.Namespace) -> int:
-    engine = _engine(_settings(options))
+    engine = _engine(_settings(options), options.server)
     rows = [("ID", "FAMILY", "FORMAT", "SIZE", "PATH")]
     for info in engine.models():
         size = "x".join(map(str, info.native_size))
@@ -132,9 +147,9 @@ def run_generate(options: argparse.Namespace) -> int:
         batch_size=options.batch,
     )
     request.validate()  # before the slow engine import
-    engine = _engine(settings)
+    engine = _engine(settings, options.server)
     if options.guidance is None:
-        model = engine.library.resolve(request.model)
+        model = engine.load_model(request.model)
         request = dataclasses.replace(request, guidance_scale=settings.guidance_for(model))
     cancel = threading.Event()
     with _ProgressBar() as bar:
