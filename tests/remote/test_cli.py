@@ -14,8 +14,9 @@ from tests.remote.conftest import MODEL
 def test_generate_on_a_server_writes_a_png_with_both_metadata(fake, tmp_path, capsys):
     out = tmp_path / "made.png"
     args = ["generate", "--server", fake.url, "--model", MODEL, "--prompt", "a snail"]
-    code = main([*args, "--steps", "2", "--width", "64", "--height", "64", "--seed", "4",
-                 "--out", str(out)])  # fmt: skip
+    code = main(
+        [*args, "--steps", "2", "--width", "64", "--height", "64", "--seed", "4", "--out", str(out)]
+    )
     assert code == 0, capsys.readouterr().err
     assert capsys.readouterr().out.strip() == str(out)
     request = read_png_request(out)
