@@ -23,6 +23,7 @@ from studio.core.features import BackendFeatures
 from studio.core.models import ModelInfo
 from studio.core.request import MAX_SEED, GenerationRequest, Mode
 from studio.core.results import GenerationResult, StepUpdate
+from studio.remote.catalog import ServerCatalog
 from studio.remote.connection import Connection
 from studio.remote.job import JobLimits, JobOutput, run_workflow
 from studio.remote.pool import ServerPool
@@ -60,15 +61,18 @@ class ComfyBackend:
 
     def models(self) -> list[ModelInfo]:
         """Every model on any server that answers (the first server's entry for a shared name)."""
-        seen: dict[str, ModelInfo] = {}
-        for catalog in self.pool.refresh().values():
-            for info in catalog.models():
-                seen.setdefault(info.id, info)
-        return list(seen.values())
+        return _listed(self.pool.refresh())
 
     def load_model(self, model: str) -> ModelInfo:
         """ComfyUI loads on first use: this only checks that some server has `model`."""
-        models = {info.id: info for info in self.models()}
+        return self._model_info(model, self.models())
+
+    def _model_info(self, model: str, known: list[ModelInfo] | None = None) -> ModelInfo:
+        """`model` from what the servers last said, asking them again if it is not there."""
+        known = known if known is not None else _listed(self.pool.catalogs())
+        if model not in {info.id for info in known}:
+            known = self.models()
+        models = {info.id: info for info in known}
         info = models.get(model)
         if info is None:
             names = ", ".join(models) or "none"
@@ -88,7 +92,7 @@ class ComfyBackend:
         # 1. Check inputs before any network traffic
         request.validate()
         to_comfy(request.scheduler)
-        info = self.load_model(request.model)
+        info = self._model_info(request.model)
         request = _resolve(request, info)
         request.validate()
         # 2. One job per image; every server with the model takes jobs until none is left
@@ -161,6 +165,14 @@ class ComfyBackend:
         image = self._uploads.image(connection, job.init_image, size)
         mask = self._uploads.mask(connection, job.mask, size) if job.mode is Mode.INPAINT else None
         return build_workflow(job, job.model, image, mask)
+
+
+def _listed(catalogs: dict[str, ServerCatalog]) -> list[ModelInfo]:
+    seen: dict[str, ModelInfo] = {}
+    for catalog in catalogs.values():
+        for info in catalog.models():
+            seen.setdefault(info.id, info)
+    return list(seen.values())
 
 
 def _resolve(request: GenerationRequest, info: ModelInfo) -> GenerationRequest:

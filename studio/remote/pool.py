@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 from studio.core.errors import ServerUnavailableError
@@ -13,6 +14,8 @@ from studio.remote.job import StopFlag
 
 log = logging.getLogger(__name__)
 
+RETRY_MISSING_S = 30.0  # how often to ask again after a server that did not answer
+
 
 class ServerPool:
     def __init__(self, connections: Sequence[Connection]) -> None:
@@ -21,6 +24,7 @@ class ServerPool:
         self._busy: set[str] = set()
         self._jobs_run: dict[str, int] = {c.name: 0 for c in self.connections}
         self._free = threading.Condition()
+        self._refreshed = 0.0
 
     def refresh(self) -> dict[str, ServerCatalog]:
         """Ask every server what it has; one that does not answer is left out, with a warning.
@@ -32,6 +36,7 @@ class ServerPool:
             except ServerUnavailableError as exc:
                 log.warning("%s", exc)
                 problems.append(str(exc))
+        self._refreshed = time.monotonic()
         if not catalogs:
             raise ServerUnavailableError("; ".join(problems) or "no server configured")
         with self._free:
@@ -40,7 +45,14 @@ class ServerPool:
         return catalogs
 
     def catalogs(self) -> dict[str, ServerCatalog]:
-        return self._catalogs or self.refresh()
+        """What each server had when last asked; asked again when a server was missing a
+        while ago (it may be back)."""
+        missing = len(self._catalogs) < len(self.connections)
+        if not self._catalogs or (
+            missing and time.monotonic() - self._refreshed >= RETRY_MISSING_S
+        ):
+            return self.refresh()
+        return self._catalogs
 
     def holders(self, model: str) -> list[Connection]:
         catalogs = self.catalogs()

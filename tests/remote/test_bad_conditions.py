@@ -53,13 +53,17 @@ def test_slow_server(make_backend, fake):
     assert "no answer to /object_info/CheckpointLoaderSimple within 0.3 s" in _one_line(exc)
 
 
-def test_a_model_gone_from_every_server_is_named_before_anything_is_sent(backend, fake):
-    backend.models()
-    fake.checkpoints = ["other.safetensors"]
+def test_a_model_on_no_server_is_named_before_anything_is_sent(backend, fake):
     with pytest.raises(ModelError) as exc:
-        backend.generate(REQUEST)
-    assert "'sd15.safetensors' is on none of the servers (they have: other" in _one_line(exc)
+        backend.generate(replace(REQUEST, model="elsewhere.safetensors"))
+    assert "'elsewhere.safetensors' is on none of the servers (they have: sd15" in _one_line(exc)
     assert not fake.prompts
+
+
+def test_a_model_added_after_the_last_listing_is_found(backend, fake):
+    backend.models()
+    fake.checkpoints.append("new.safetensors")
+    assert backend.generate(replace(REQUEST, model="new.safetensors")).images
 
 
 def test_unknown_node_is_rejected_with_the_servers_reason(backend, fake):
