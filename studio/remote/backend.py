@@ -149,8 +149,10 @@ class ComfyBackend:
                 output = run_workflow(
                     connection, workflow, progress.reporter(index), halt, self.limits
                 )
+                self.pool.mark_up(connection)
                 return output, connection.name
             except ServerUnavailableError as exc:
+                self.pool.mark_down(connection)
                 tried.add(connection.name)
                 failures.append(str(exc))
                 progress.restart(index)

@@ -11,6 +11,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,7 @@ class Connection:
         self._running: str | None = None  # the prompt whose legacy previews carry no id
         self.preview_metadata = False  # previews come before their step's progress, with an id
         self.last_error = ""
+        self._failures = 0  # connection attempts that failed, ever
 
     @property
     def name(self) -> str:
@@ -67,6 +69,7 @@ class Connection:
 
     def ensure_connected(self) -> None:
         """Start the websocket thread once; raise `ServerUnavailableError` if it cannot connect."""
+        failures = self._failures
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._closing.clear()
@@ -74,9 +77,12 @@ class Connection:
                     target=self._listen, name=f"comfyui {self.name}", daemon=True
                 )
                 self._thread.start()
-        if not self._connected.wait(self.timeout):
-            reason = self.last_error or f"no answer within {self.timeout:g} s"
-            raise ServerUnavailableError(f"{self.name}: cannot connect ({reason})")
+        deadline = time.monotonic() + self.timeout
+        # A refused connection fails the next attempt at once: no need to wait the timeout.
+        while not self._connected.wait(0.05):
+            if self._failures > failures or time.monotonic() >= deadline:
+                reason = self.last_error or f"no answer within {self.timeout:g} s"
+                raise ServerUnavailableError(f"{self.name}: cannot connect ({reason})")
 
     def close(self) -> None:
         self._closing.set()
@@ -120,6 +126,7 @@ class Connection:
                         self._dispatch(message)
             except (OSError, TimeoutError, WebSocketException) as exc:
                 self.last_error = _reason(exc)
+                self._failures += 1
             self._socket = None
             if self._connected.is_set():
                 self._connected.clear()

@@ -22,9 +22,10 @@ class ServerPool:
         self.connections = list(connections)
         self._catalogs: dict[str, ServerCatalog] = {}
         self._busy: set[str] = set()
-        self._jobs_run: dict[str, int] = {c.name: 0 for c in self.connections}
+        self.jobs_run: dict[str, int] = {c.name: 0 for c in self.connections}  # jobs given
         self._free = threading.Condition()
         self._refreshed = 0.0
+        self._down_since: dict[str, float] = {}
 
     def refresh(self) -> dict[str, ServerCatalog]:
         """Ask every server what it has; one that does not answer is left out, with a warning.
@@ -70,14 +71,28 @@ class ServerPool:
                 candidates = [c for c in self.holders(model) if c.name not in exclude]
                 if not candidates:
                     return None
-                free = [c for c in candidates if c.name not in self._busy]
-                if free:
-                    chosen = min(free, key=lambda c: self._jobs_run[c.name])
+                # a server that just failed gets work only when every other one has failed too
+                healthy = [c for c in candidates if not self._recently_down(c)] or candidates
+                choices = [c for c in healthy if c.name not in self._busy]
+                if choices:
+                    chosen = min(choices, key=lambda c: self.jobs_run[c.name])
                     self._busy.add(chosen.name)
-                    self._jobs_run[chosen.name] += 1
+                    self.jobs_run[chosen.name] += 1
                     return chosen
                 self._free.wait(0.2)
         return None
+
+    def mark_down(self, connection: Connection) -> None:
+        with self._free:
+            self._down_since[connection.name] = time.monotonic()
+
+    def mark_up(self, connection: Connection) -> None:
+        with self._free:
+            self._down_since.pop(connection.name, None)
+
+    def _recently_down(self, connection: Connection) -> bool:
+        since = self._down_since.get(connection.name)
+        return since is not None and time.monotonic() - since < RETRY_MISSING_S
 
     def release(self, connection: Connection) -> None:
         with self._free:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -62,5 +63,19 @@ def test_a_server_down_at_the_start_is_skipped(make_backend, fake, second):
     backend = make_backend(fake, second)
     backend.models()
     second.stop()
+    started = time.monotonic()
     result = backend.generate(replace(REQUEST, batch_size=2))
     assert result.workers == [_name(fake)] * 2
+    assert time.monotonic() - started < 2.5  # a refused connection is not waited out (3 s)
+
+
+def test_a_server_that_failed_gets_no_new_jobs_while_another_works(make_backend, fake, second):
+    backend = make_backend(fake, second)
+    backend.models()
+    second.stop()
+    backend.generate(replace(REQUEST, batch_size=2))  # one job tries the stopped server
+    tried = dict(backend.pool.jobs_run)
+    assert tried[_name(second)] == 1
+    backend.generate(replace(REQUEST, batch_size=3))
+    assert backend.pool.jobs_run[_name(second)] == tried[_name(second)]
+    assert len(fake.prompts) == 5

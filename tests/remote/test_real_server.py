@@ -22,17 +22,18 @@ from studio.core.request import GenerationRequest, Mode
 from studio.remote import ComfyBackend, ServerConfig
 
 URL = os.environ.get("SNAIL_COMFY_URL", "http://127.0.0.1:8188")
+SECOND_URL = os.environ.get("SNAIL_COMFY_URL2", "http://127.0.0.1:8189")
 
 
-def _server_up() -> bool:
+def _server_up(url: str) -> bool:
     try:
-        return httpx.get(f"{URL}/system_stats", timeout=2).status_code == 200
+        return httpx.get(f"{url}/system_stats", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
 
 pytestmark = pytest.mark.skipif(
-    not _server_up(),
+    not _server_up(URL),
     reason=f"no ComfyUI server answers at {URL} (start ../shared/comfyui/start.sh)",
 )
 
@@ -135,3 +136,17 @@ def test_cli_generate_on_the_server(model, tmp_path, capsys):
     assert main(args) == 0, capsys.readouterr().err
     info = Image.open(out).info
     assert "Sampler: Euler a" in info["parameters"] and "prompt" in info
+
+
+@pytest.mark.skipif(
+    not _server_up(SECOND_URL),
+    reason=f"no second ComfyUI server at {SECOND_URL} (start one with its own COMFY_HOME)",
+)
+def test_two_servers_share_a_batch(model):
+    both = ComfyBackend([ServerConfig(URL), ServerConfig(SECOND_URL)], timeout=30)
+    try:
+        result = both.generate(_request(model, steps=2, batch_size=4))
+    finally:
+        both.close()
+    assert len(result.images) == 4
+    assert set(result.workers) == {ServerConfig(URL).name, ServerConfig(SECOND_URL).name}
