@@ -120,3 +120,13 @@ def test_guidance_for_a_model_is_its_recommendation_else_the_default():
     tuned = dataclasses.replace(plain, recommended_guidance=2.0)
     assert (settings.guidance_for(None), settings.guidance_for(plain)) == (6.0, 6.0)
     assert settings.guidance_for(tuned) == 2.0
+
+
+def test_servers_round_trip_and_malformed_entries_are_dropped(tmp_path):
+    path = tmp_path / "settings.json"
+    good = [{"url": "http://gpu:8188", "token": "t"}, {"url": "https://b"}]
+    path.write_text(json.dumps({"servers": [*good, "http://bare", {"token": "x"}, {"url": " "}]}))
+    loaded = Settings.load(path)
+    assert loaded.servers == [good[0], {"url": "https://b", "token": ""}]
+    loaded.save(path)
+    assert Settings.load(path).servers == loaded.servers
