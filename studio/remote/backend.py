@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from PIL import Image
 
@@ -106,11 +106,13 @@ class ComfyBackend:
                 pool.submit(self._run_job, job, index, progress, cancel, stop)
                 for index, job in enumerate(jobs)
             ]
-            try:
-                outputs = [future.result() for future in futures]
-            except BaseException:
-                stop.set()
-                raise
+            wait(futures, return_when=FIRST_EXCEPTION)
+            stop.set()  # after a failure the other jobs stop; after success this is a no-op
+            errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            # the first real failure, not the cancels it caused in the other jobs
+            raise next((e for e in errors if not isinstance(e, GenerationCancelled)), errors[0])
+        outputs = [future.result() for future in futures]
         finished = time.perf_counter()
         return GenerationResult(
             request=request,
@@ -157,6 +159,9 @@ class ComfyBackend:
                 failures.append(str(exc))
                 progress.restart(index)
                 log.warning("%s; trying image %d on another server", exc, index + 1)
+            except BaseException:
+                stop.set()  # before the server is released to the next job of this batch
+                raise
             finally:
                 self.pool.release(connection)
 

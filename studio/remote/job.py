@@ -21,6 +21,7 @@ ProgressCallback = Callable[[int, int, bytes | None], None]
 
 POLL_S = 0.1
 CANCEL_WAIT_S = 5.0
+AWAY_POLL_S = 1.0  # how often to ask over HTTP while the websocket is down
 
 
 class StopFlag(Protocol):
@@ -85,6 +86,7 @@ def _follow(
             lost_since = lost_since or time.monotonic()
             if _finished_while_away(connection, prompt_id, lost_since, limits):
                 return
+            connection.wait_connected(AWAY_POLL_S)
             continue
         if event.type == "connected":
             lost_since = None
@@ -152,7 +154,6 @@ def _finished_while_away(
             raise ServerUnavailableError(
                 f"{connection.name}: connection lost mid-job for {limits.lost_after:g} s"
             ) from None
-        connection.wait_connected(min(1.0, limits.lost_after))
         return False
     if record is None:
         return False

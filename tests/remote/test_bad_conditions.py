@@ -130,3 +130,10 @@ def test_no_secret_in_logs_or_pngs(make_backend, fake, caplog, tmp_path):
     assert "tok-9f8e7d" not in caplog.text
     assert b"tok-9f8e7d" not in paths[0].read_bytes()
     assert Image.open(paths[0]).info["prompt"] == result.png_text[0]["prompt"]
+
+
+def test_a_failed_image_stops_the_rest_of_its_batch(backend, fake):
+    fake.scenario.runtime_error = True
+    with pytest.raises(ServerError, match="KSampler failed"):
+        backend.generate(replace(REQUEST, batch_size=4))
+    assert len(fake.prompts) == 1  # the other three were never sent
