@@ -21,12 +21,11 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from studio.core.errors import ServerError, ServerUnavailableError
-from studio.remote.frames import PreviewFrame, parse_frame
+from studio.remote.frames import parse_frame
 from studio.remote.server import ServerConfig
 
 log = logging.getLogger(__name__)
 
-FEATURE_FLAGS = {"type": "feature_flags", "data": {"supports_preview_metadata": True}}
 RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 _MAX_DETAIL = 300
 
@@ -37,7 +36,7 @@ class Event:
 
     type: str
     data: dict[str, Any]
-    preview: PreviewFrame | None = None
+    preview: bytes | None = None
 
 
 class Connection:
@@ -53,7 +52,6 @@ class Connection:
         self._thread: threading.Thread | None = None
         self._socket: ClientConnection | None = None
         self._running: str | None = None  # the prompt whose legacy previews carry no id
-        self.preview_metadata = False  # previews come before their step's progress, with an id
         self.last_error = ""
         self._failures = 0  # connection attempts that failed, ever
 
@@ -115,8 +113,10 @@ class Connection:
                     max_size=None,
                     logger=_WITHOUT_SECRETS,
                 ) as socket:
-                    self.preview_metadata = False
-                    socket.send(json.dumps(FEATURE_FLAGS))
+                    # No `feature_flags`: with preview metadata (type 4 frames) the server ran
+                    # our jobs measurably slower (tests/benchmarks/remote_overhead.py). Legacy
+                    # frames carry no prompt id; one job per connection at a time makes the
+                    # running prompt theirs.
                     self._socket = socket
                     attempt = 0
                     self.last_error = ""
@@ -140,7 +140,7 @@ class Connection:
         if isinstance(message, bytes):
             frame = parse_frame(message)
             if frame is not None:
-                self._send_to(frame.prompt_id or self._running, Event("preview", {}, frame))
+                self._send_to(self._running, Event("preview", {}, frame))
             return
         try:
             payload = json.loads(message)
@@ -148,9 +148,7 @@ class Connection:
         except (ValueError, KeyError, TypeError):
             return
         prompt_id = data.get("prompt_id") if isinstance(data, dict) else None
-        if kind == "feature_flags":
-            self.preview_metadata = bool(data.get("supports_preview_metadata"))
-        elif kind == "execution_start":
+        if kind == "execution_start":
             self._running = prompt_id
         elif kind == "executing" and prompt_id is None:
             prompt_id = self._running  # after a reconnect: the current node, without an id

@@ -73,7 +73,7 @@ def _follow(
     cancel: StopFlag,
     limits: JobLimits,
 ) -> None:
-    steps = _StepPairing(connection, on_progress)
+    steps = _StepPairing(on_progress)
     lost_since: float | None = None
     while True:
         if cancel.is_set():
@@ -93,7 +93,7 @@ def _follow(
             if _finished_while_away(connection, prompt_id, time.monotonic(), limits):
                 return
         elif event.type == "preview" and event.preview is not None:
-            steps.preview(event.preview.image)
+            steps.preview(event.preview)
         elif event.type == "progress":
             steps.progress(int(event.data["value"]), int(event.data["max"]))
         elif event.type == "execution_error":
@@ -110,27 +110,19 @@ def _follow(
 
 
 class _StepPairing:
-    """Pairs each step with its own preview frame. With preview metadata the frame comes
-    before its `progress`; a legacy server sends it after."""
+    """Pairs each step with its own preview frame, which the server sends right after the
+    step's `progress` (a step whose frame never comes is reported without one)."""
 
-    def __init__(self, connection: Connection, on_progress: ProgressCallback) -> None:
-        self.connection = connection
+    def __init__(self, on_progress: ProgressCallback) -> None:
         self.on_progress = on_progress
-        self.frame: bytes | None = None
-        self.waiting: tuple[int, int] | None = None  # a legacy step still without its frame
+        self.waiting: tuple[int, int] | None = None
 
     def preview(self, frame: bytes) -> None:
-        if self.connection.preview_metadata or self.waiting is None:
-            self.frame = frame
-            return
-        self.on_progress(*self.waiting, frame)
-        self.waiting = None
+        if self.waiting is not None:
+            self.on_progress(*self.waiting, frame)
+            self.waiting = None
 
     def progress(self, step: int, total: int) -> None:
-        if self.connection.preview_metadata:
-            self.on_progress(step, total, self.frame)
-            self.frame = None
-            return
         self.flush()
         self.waiting = (step, total)
 

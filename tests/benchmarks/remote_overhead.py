@@ -7,8 +7,8 @@ Both sides keep one websocket open for the whole benchmark. Each run, interleave
 side POSTs the workflow `build_workflow` makes, waits for `executing node=null` on its socket,
 and fetches the image (`/history`, `/view`); our side calls `ComfyBackend.generate` with previews
 on. Every run has its own seed, so the server never answers from its cache. Preview latency is
-the time from a step's `progress` message reaching our socket thread to `on_step` being called
-with that step's decoded preview. Prints one JSON line last: median wall-time ratio
+the time from a step's preview frame reaching our socket thread to `on_step` being called with
+it decoded. Prints one JSON line last: median wall-time ratio
 client/bare (target <= 1.03), the time each side spends outside the server's execution
 (robust to the CPU being shared), and preview latency per step.
 """
@@ -76,19 +76,22 @@ class BareClient:
 
 
 class LatencyProbe:
-    """Wraps the connection's dispatch to note when each step's `progress` arrived."""
+    """Wraps the connection's dispatch to note when each step's preview frame arrived."""
 
     def __init__(self, backend: ComfyBackend) -> None:
         self.arrived: dict[int, float] = {}
         self.latencies: list[float] = []
         self.prompt_id = ""
+        self.step = 0
         connection = backend.pool.connections[0]
         dispatch = connection._dispatch
 
         def timed(message):
-            if isinstance(message, str) and '"progress"' in message[:20]:
-                self.arrived[json.loads(message)["data"]["value"]] = time.perf_counter()
-            if isinstance(message, str) and '"execution_start"' in message[:30]:
+            if isinstance(message, bytes):
+                self.arrived[self.step] = time.perf_counter()
+            elif '"progress"' in message[:20]:
+                self.step = json.loads(message)["data"]["value"]
+            elif '"execution_start"' in message[:30]:
                 self.prompt_id = json.loads(message)["data"]["prompt_id"]
             dispatch(message)
 

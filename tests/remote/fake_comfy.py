@@ -1,9 +1,10 @@
 """An in-process fake ComfyUI 0.3.75 server on 127.0.0.1 (aiohttp, a random port).
 
 It speaks what `../shared/comfyui/PROTOCOL.md` recorded from the real one: the same routes, the
-same JSON messages in the same order, binary preview frames (type 4 after a client's
-`feature_flags`, else legacy type 1), validation errors as HTTP 400, runtime errors and
-interrupts on the websocket, `executing node=null` last. Tests script the bad conditions.
+same JSON messages in the same order, a binary preview frame (type 1, JPEG) after each step's
+`progress` (what a client without `feature_flags` gets), validation errors as HTTP 400,
+runtime errors and interrupts on the websocket, `executing node=null` last. Tests script the
+bad conditions.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from PIL import Image, PngImagePlugin
 
 STOCK_NODES = {
@@ -49,7 +50,6 @@ class Scenario:
     runtime_error: bool = False
     broken_image: bool = False
     http_delay: float = 0.0
-    ignore_feature_flags: bool = False  # an older server: legacy type-1 previews only
     token: str = ""  # when set, requests without `Bearer <token>` get 401
     unknown_nodes: set[str] = field(default_factory=set)
     invalid_models: set[str] = field(default_factory=set)  # listed, yet refused by validation
@@ -75,7 +75,7 @@ class FakeComfy:
         self._running: str | None = None
         self._running_client = ""
         self._interrupted: set[str] = set()
-        self._sockets: dict[str, list[tuple[web.WebSocketResponse, bool]]] = {}
+        self._sockets: dict[str, list[web.WebSocketResponse]] = {}
         self._number = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -126,7 +126,7 @@ class FakeComfy:
     async def _stop(self) -> None:
         self._worker.cancel()
         for sockets in list(self._sockets.values()):
-            for socket, _ in list(sockets):
+            for socket in list(sockets):
                 await socket.close()
         await self._runner.cleanup()
 
@@ -236,27 +236,17 @@ class FakeComfy:
         queue_remaining = len(self._pending) + bool(self._running)
         status = {"status": {"exec_info": {"queue_remaining": queue_remaining}}, "sid": client_id}
         await socket.send_str(json.dumps({"type": "status", "data": status}))
-        entry = [socket, False]
-        self._sockets.setdefault(client_id, []).append(entry)
+        self._sockets.setdefault(client_id, []).append(socket)
         if self._running and self._running_client == client_id:
             await socket.send_str(json.dumps({"type": "executing", "data": {"node": "3"}}))
-        first = True
-        async for message in socket:
-            if message.type != WSMsgType.TEXT:
-                continue
-            data = json.loads(message.data)
-            wants_flags = data.get("type") == "feature_flags"
-            if first and wants_flags and not self.scenario.ignore_feature_flags:
-                entry[1] = True
-                flags = {"supports_preview_metadata": True, "max_upload_size": 104857600}
-                await socket.send_str(json.dumps({"type": "feature_flags", "data": flags}))
-            first = False
-        self._sockets[client_id].remove(entry)
+        async for _ in socket:  # what a client sends is not needed here
+            pass
+        self._sockets[client_id].remove(socket)
         return socket
 
     async def _send(self, client_id: str, kind: str, data: dict[str, Any]) -> None:
         text = json.dumps({"type": kind, "data": data})
-        for socket, _ in list(self._sockets.get(client_id, [])):
+        for socket in list(self._sockets.get(client_id, [])):
             await socket.send_str(text)
 
     async def _status(self) -> None:
@@ -267,7 +257,7 @@ class FakeComfy:
 
     async def _drop_sockets(self) -> None:
         for sockets in list(self._sockets.values()):
-            for socket, _ in list(sockets):
+            for socket in list(sockets):
                 await socket.close()
 
     # -- execution --------------------------------------------------------------------------
@@ -339,23 +329,9 @@ class FakeComfy:
         )
         progress = {"value": step, "max": steps, "prompt_id": prompt_id, "node": "3"}
         jpeg = _jpeg((step * 40) % 256)
-        for socket, flags in list(self._sockets.get(client_id, [])):
-            if flags:  # type 4: metadata, then progress
-                meta = json.dumps(
-                    {
-                        "node_id": "3",
-                        "prompt_id": prompt_id,
-                        "display_node_id": "3",
-                        "parent_node_id": None,
-                        "real_node_id": "3",
-                        "image_type": "image/jpeg",
-                    }
-                ).encode()
-                await socket.send_bytes(struct.pack(">II", 4, len(meta)) + meta + jpeg)
-                await socket.send_str(json.dumps({"type": "progress", "data": progress}))
-            else:  # legacy: progress, then type 1
-                await socket.send_str(json.dumps({"type": "progress", "data": progress}))
-                await socket.send_bytes(struct.pack(">II", 1, 1) + jpeg)
+        for socket in list(self._sockets.get(client_id, [])):
+            await socket.send_str(json.dumps({"type": "progress", "data": progress}))
+            await socket.send_bytes(struct.pack(">II", 1, 1) + jpeg)
 
     async def _finish(self, prompt_id: str, prompt: dict[str, Any], client_id: str) -> None:
         p = {"prompt_id": prompt_id}

@@ -141,12 +141,3 @@ def test_cancel_before_start_removes_the_job_from_the_queue(make_backend, fake):
     fake.scenario.release.set()
     running.join(10)
     assert queued_id not in fake.started
-
-
-def test_a_server_without_preview_metadata_still_gives_each_steps_preview(backend, fake):
-    """Legacy type-1 frames carry no prompt id and come after their step's `progress`."""
-    fake.scenario.ignore_feature_flags = True
-    updates = []
-    backend.generate(REQUEST, on_step=updates.append)
-    assert [u.step for u in updates] == [1, 2, 3, 4]
-    assert [round(u.preview.getpixel((5, 5))[0] / 40) for u in updates] == [1, 2, 3, 4]

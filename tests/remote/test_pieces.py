@@ -81,11 +81,8 @@ def test_inpaint_masks_the_latent_and_pastes_the_original_back_with_a_feather():
     assert "ImageBlur" not in _classes(no_feather)
 
 
-def test_binary_frames_of_both_kinds_give_the_image_and_type_4_the_prompt():
-    assert parse_frame(struct.pack(">II", 1, 1) + b"\xff\xd8jpeg").image == b"\xff\xd8jpeg"
-    meta = json.dumps({"node_id": "3", "prompt_id": "P", "image_type": "image/jpeg"}).encode()
-    frame = parse_frame(struct.pack(">II", 4, len(meta)) + meta + b"\xff\xd8jpeg")
-    assert (frame.prompt_id, frame.image) == ("P", b"\xff\xd8jpeg")
+def test_a_binary_preview_frame_gives_its_image_and_other_frames_nothing():
+    assert parse_frame(struct.pack(">II", 1, 1) + b"\xff\xd8jpeg") == b"\xff\xd8jpeg"
     assert parse_frame(struct.pack(">II", 3, 1) + b"3text") is None
     assert parse_frame(b"\x00\x00") is None
 
