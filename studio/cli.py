@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from studio.core.settings import Settings
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 130
+TOKEN_ENV = "SNAIL_STUDIO_SERVER_TOKEN"  # never a command-line argument: others can read those
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--model-dir", type=Path, action="append", default=[])
     models.add_argument("--json", action="store_true", help="one JSON object per model")
     models.set_defaults(run=run_models)
+    for command in (generate, models):
+        command.add_argument(
+            "--server",
+            action="append",
+            default=[],
+            metavar="URL",
+            help=f"run on this ComfyUI server (repeat for several; token from ${TOKEN_ENV})",
+        )
 
     inspect = commands.add_parser("inspect", help="say what a model file is, without loading it")
     inspect.add_argument("file", type=Path)
@@ -107,14 +117,19 @@ def _settings(options: argparse.Namespace) -> Settings:
     return settings
 
 
-def _engine(settings: Settings):
+def _engine(settings: Settings, servers: Sequence[str] = ()):
+    if servers:
+        from studio.remote import ComfyBackend, ServerConfig
+
+        token = os.environ.get(TOKEN_ENV, "")
+        return ComfyBackend([ServerConfig(url, token) for url in servers])
     from studio.engine import Engine
 
     return Engine.from_settings(settings)
 
 
 def run_models(options: argparse.Namespace) -> int:
-    models = _engine(_settings(options)).models()
+    models = _engine(_settings(options), options.server).models()
     if options.json:
         print(json.dumps([describe_model(info) for info in models], indent=2))
         return 0
@@ -200,7 +215,7 @@ def run_generate(options: argparse.Namespace) -> int:
     cli_sight.check_generate_flags(options)
     paths = AppPaths.from_environment()
     service = StudioService(
-        _engine(settings),
+        _engine(settings, options.server),
         HistoryStore(paths.history_db),
         settings.outputs_folder(paths.outputs_dir),
     )

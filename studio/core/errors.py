@@ -23,5 +23,14 @@ class ImageError(StudioError):
     """An image or mask file that cannot be read or does not fit."""
 
 
+class ServerError(StudioError):
+    """A generation server (ComfyUI) that failed a job: rejected it, or failed while running it."""
+
+
+class ServerUnavailableError(ServerError):
+    """A server that cannot be reached, refuses, is too slow, or dropped the connection: the
+    job may run elsewhere."""
+
+
 class GenerationCancelled(Exception):  # noqa: N818 - a cancel is not an error
     """The caller asked to stop; nothing was produced. Not a failure."""

@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -451,8 +452,12 @@ def save_png(
     model_name: str,
     model_hash: str | None = None,
     lora_hashes: dict[str, str] | None = None,
+    extra_text: Mapping[str, str] | None = None,
 ) -> Path:
     """Write `image` as a PNG with both metadata chunks, atomically; returns `path`.
+
+    `extra_text` adds chunks of other tools (ComfyUI's `prompt` and `workflow`); it cannot
+    replace ours.
 
     The file appears complete or not at all (`write_bytes_atomic`),
     so a crash or a reader polling the outputs folder never sees half an image.
@@ -466,6 +471,9 @@ def save_png(
     )
     exact = dataclasses.replace(request, seed=seed).to_dict()
     info.add_text(STUDIO_CHUNK, json.dumps(exact, ensure_ascii=False))
+    for key, text in (extra_text or {}).items():
+        if key not in (PARAMETERS_CHUNK, STUDIO_CHUNK):
+            info.add_text(key, text)
 
     encoded = io.BytesIO()
     image.save(encoded, format="PNG", pnginfo=info)

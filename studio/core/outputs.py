@@ -39,13 +39,13 @@ def save_result(
     with _save_lock:
         counter = next_counter(outputs_dir)
         stamp = datetime.now().strftime(_STAMP)
-        for image, seed in zip(result.images, result.seeds, strict=True):
+        for index, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
             path = outputs_dir / f"{stamp}-{counter:05d}-{seed}.png"
             while path.exists():  # another program wrote into the folder meanwhile
                 counter += 1
                 path = outputs_dir / f"{stamp}-{counter:05d}-{seed}.png"
             counter += 1
-            entries.append(_save_one(result, image, seed, path, history))
+            entries.append(_save_one(result, index, image, seed, path, history))
     return entries
 
 
@@ -62,13 +62,20 @@ def save_result_as(
             for n in range(1, len(result.images) + 1)
         ]
     return [
-        _save_one(result, image, seed, target, history)
-        for image, seed, target in zip(result.images, result.seeds, targets, strict=True)
+        _save_one(result, index, image, seed, target, history)
+        for index, (image, seed, target) in enumerate(
+            zip(result.images, result.seeds, targets, strict=True)
+        )
     ]
 
 
 def _save_one(
-    result: GenerationResult, image: Image.Image, seed: int, path: Path, history: HistoryStore
+    result: GenerationResult,
+    index: int,
+    image: Image.Image,
+    seed: int,
+    path: Path,
+    history: HistoryStore,
 ) -> HistoryEntry:
     model_name = result.model_name or result.request.model
     save_png(
@@ -79,6 +86,7 @@ def _save_one(
         model_name,
         result.model_hash or None,
         lora_hashes=result.lora_hashes,
+        extra_text=result.png_text[index] if index < len(result.png_text) else None,
     )
     # The duration is the whole generation's: a batch's images share one run.
     return history.add(path, result.request, seed, model_name, result.duration)

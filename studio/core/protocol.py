@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from studio.core.features import BackendFeatures
 from studio.core.loras import LoraInfo
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
@@ -13,6 +14,11 @@ from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 
 
 class EngineProtocol(Protocol):
+    @property
+    def features(self) -> BackendFeatures:
+        """What this backend can do; front ends hide the rest."""
+        ...
+
     def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
         """Every model found, the embedded one first; those that cannot run say why.
         `on_progress(done, total)` follows a scan of the model folders."""

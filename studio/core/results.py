@@ -47,7 +47,11 @@ class LoadProgress:
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """Finished images with their seeds; `request` is resolved (concrete seed and size)."""
+    """Finished images with their seeds; `request` is resolved (concrete seed and size).
+
+    `png_text` holds, per image, extra PNG text chunks its maker adds to ours (a ComfyUI
+    server's `prompt` and `workflow`); `workers` names, per image, where it was made.
+    """
 
     request: GenerationRequest
     images: list[Image.Image]
@@ -56,6 +60,8 @@ class GenerationResult:
     model_name: str = ""
     model_hash: str = ""  # AUTOMATIC1111's short hash of a single-file model, when known
     lora_hashes: dict[str, str] = field(default_factory=dict)  # LoRA name: short hash
+    png_text: list[dict[str, str]] = field(default_factory=list)
+    workers: list[str] = field(default_factory=list)
 
     @property
     def duration(self) -> float:

@@ -27,6 +27,8 @@ class Settings:
     default_guidance: float = 7.5
     precision: str = "auto"
     ram_cache_gb: float = 0.0  # loaded models kept in memory; 0: 60% of the machine's memory
+    # ComfyUI servers to generate on, each {"url": ..., "token": ...}; none: this machine
+    servers: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> Settings:
@@ -46,6 +48,11 @@ class Settings:
         settings = cls(**kwargs)
         if settings.precision not in PRECISIONS:
             settings.precision = "auto"
+        settings.servers = [
+            {"url": s["url"], "token": str(s.get("token", ""))}
+            for s in settings.servers
+            if isinstance(s, dict) and isinstance(s.get("url"), str) and s["url"].strip()
+        ]
         return settings
 
     def guidance_for(self, model: ModelInfo | None) -> float:

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from studio.core.errors import GenerationCancelled
+from studio.core.features import LOCAL_ENGINE_FEATURES, BackendFeatures
 from studio.core.identity_cache import IdentityCache
 from studio.core.loras import LoraInfo
 from studio.core.models import ModelInfo
@@ -61,6 +62,10 @@ class Engine:
         library = ModelLibrary([Path(folder) for folder in settings.model_folders], cache=cache)
         budget = int(settings.ram_cache_gb * 1e9) if settings.ram_cache_gb > 0 else None
         return cls(library, Placement.choose(settings.precision), budget)
+
+    @property
+    def features(self) -> BackendFeatures:
+        return LOCAL_ENGINE_FEATURES
 
     def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
         return self.library.models(on_progress)

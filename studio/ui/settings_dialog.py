@@ -1,4 +1,5 @@
-"""The settings dialog: model folders, output folder, defaults for new sessions, precision."""
+"""The settings dialog: model folders, output folder, defaults for new sessions, precision,
+ComfyUI servers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -104,6 +106,17 @@ class SettingsDialog(QDialog):
             self.precision.addItem(PRECISION_LABELS.get(name, name), name)
         self.precision.setCurrentIndex(max(0, self.precision.findData(settings.precision)))
 
+        self.servers = QPlainTextEdit(
+            "\n".join(f"{s['url']} {s['token']}".strip() for s in settings.servers)
+        )
+        self.servers.setMaximumHeight(70)
+        self.servers.setPlaceholderText("none: generate on this machine")
+        self.servers.setToolTip(
+            "ComfyUI servers, one a line: its address, then a space and its token if it needs"
+            " one (http://gpu-box:8188 or https://… for TLS). Jobs spread over every server"
+            " that has the model."
+        )
+
         form = QFormLayout()
         form.addRow("Model folders", folders)
         form.addRow("Output folder", output)
@@ -112,6 +125,7 @@ class SettingsDialog(QDialog):
         form.addRow("Default sampler", self.scheduler)
         form.addRow("Default guidance", self.guidance)
         form.addRow("Precision", self.precision)
+        form.addRow("ComfyUI servers", self.servers)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -133,6 +147,13 @@ class SettingsDialog(QDialog):
             default_scheduler=self.scheduler.currentText(),
             default_guidance=round(self.guidance.value(), 2),
             precision=self.precision.currentData(),
+            servers=[
+                {"url": url, "token": token.strip()}
+                for url, _, token in (
+                    line.strip().partition(" ") for line in self.servers.toPlainText().splitlines()
+                )
+                if url
+            ],
         )
 
     def _add_folder(self) -> None:

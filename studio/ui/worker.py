@@ -36,7 +36,12 @@ EngineFactory = Callable[[Settings], EngineProtocol]
 
 
 def default_engine_factory(settings: Settings) -> EngineProtocol:
-    """Build the real engine; called on the worker thread, so torch is imported there."""
+    """Build the backend: the ComfyUI servers in the settings, else the local engine (called
+    on the worker thread, so torch is imported there)."""
+    if settings.servers:
+        from studio.remote import ComfyBackend, ServerConfig
+
+        return ComfyBackend([ServerConfig(s["url"], s["token"]) for s in settings.servers])
     from studio.engine import Engine
 
     return Engine.from_settings(settings)
@@ -127,10 +132,14 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def configure(self, settings: Settings) -> None:
-        """New settings. Other model folders or precision need a new engine (built on next use)."""
+        """New settings. Other model folders, precision or servers need a new engine (built on
+        next use)."""
         old, self._settings = self._settings, settings
-        if (old.model_folders, old.precision) == (settings.model_folders, settings.precision):
+        keys = ("model_folders", "precision", "servers")
+        if all(getattr(old, key) == getattr(settings, key) for key in keys):
             return
+        if hasattr(self._engine, "close"):  # a remote backend's connections
+            self._engine.close()
         self._engine = None
         self._loaded = None
         self.sight.release()

@@ -109,3 +109,16 @@ def test_images_and_seeds_must_pair_up(tmp_path, history):
         save_result(broken, tmp_path, history)
     assert history.count() == 0
     assert list(tmp_path.glob("*.png")) == []
+
+
+def test_a_servers_png_text_goes_into_each_image_beside_ours(tmp_path, history):
+    result = replace(
+        _result([100, 101]),
+        png_text=[{"prompt": '{"3": 1}', "workflow": "{}"}, {"prompt": '{"3": 2}'}],
+    )
+    paths = save_result(result, tmp_path, history)
+
+    first, second = (Image.open(path).info for path in paths)
+    assert (first["prompt"], first["workflow"]) == ('{"3": 1}', "{}")
+    assert second["prompt"] == '{"3": 2}' and "workflow" not in second
+    assert read_png_request(paths[1]).seed == 101  # our own chunks are still there

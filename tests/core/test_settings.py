@@ -129,3 +129,13 @@ def test_steps_start_from_what_the_models_family_needs():
     )
     sd = ModelInfo(id="m", name="m", family="sd1", format="diffusers", path=Path("m"))
     assert [settings.steps_for(m) for m in (schnell, sd, None)] == [4, 30, 30]
+
+
+def test_servers_round_trip_and_malformed_entries_are_dropped(tmp_path):
+    path = tmp_path / "settings.json"
+    good = [{"url": "http://gpu:8188", "token": "t"}, {"url": "https://b"}]
+    path.write_text(json.dumps({"servers": [*good, "http://bare", {"token": "x"}, {"url": " "}]}))
+    loaded = Settings.load(path)
+    assert loaded.servers == [good[0], {"url": "https://b", "token": ""}]
+    loaded.save(path)
+    assert Settings.load(path).servers == loaded.servers

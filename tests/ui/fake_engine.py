@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from studio.core.errors import GenerationCancelled, ModelError
+from studio.core.features import LOCAL_ENGINE_FEATURES, BackendFeatures
 from studio.core.loras import LoraInfo
 from studio.core.models import ModelInfo
 from studio.core.request import MAX_SEED, GenerationRequest, Mode
@@ -102,6 +103,10 @@ class FakeEngine:
         self._load_gate.set()
 
     # -- EngineProtocol --------------------------------------------------------------------
+
+    @property
+    def features(self) -> BackendFeatures:
+        return LOCAL_ENGINE_FEATURES
 
     def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
         self._note_thread()

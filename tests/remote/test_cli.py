@@ -1,0 +1,41 @@
+"""`snail-studio generate --server URL` and `snail-studio models --server URL`."""
+
+from __future__ import annotations
+
+import socket
+
+from PIL import Image
+
+from studio.cli import EXIT_BAD_INPUT, main
+from studio.core.metadata import read_png_request
+from tests.remote.conftest import MODEL
+
+
+def test_generate_on_a_server_writes_a_png_with_both_metadata(fake, tmp_path, capsys):
+    out = tmp_path / "made.png"
+    args = ["generate", "--server", fake.url, "--model", MODEL, "--prompt", "a snail"]
+    code = main(
+        [*args, "--steps", "2", "--width", "64", "--height", "64", "--seed", "4", "--out", str(out)]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.strip() == str(out)
+    request = read_png_request(out)
+    assert (request.prompt, request.seed, request.model) == ("a snail", 4, MODEL)
+    assert '"KSampler"' in Image.open(out).info["prompt"]
+    assert fake.prompts[0]["prompt"]["3"]["inputs"]["steps"] == 2
+
+
+def test_models_on_a_server(fake, capsys):
+    assert main(["models", "--server", fake.url]) == 0
+    listing = capsys.readouterr().out
+    assert MODEL in listing and "flux1-dev.safetensors" in listing
+
+
+def test_an_unreachable_server_is_one_line_and_exit_2(capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["models", "--server", f"127.0.0.1:{port}"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith(f"snail-studio: error: 127.0.0.1:{port}: cannot connect")
+    assert err.count("\n") == 1
