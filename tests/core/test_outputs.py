@@ -116,7 +116,7 @@ def test_a_servers_png_text_goes_into_each_image_beside_ours(tmp_path, history):
         _result([100, 101]),
         png_text=[{"prompt": '{"3": 1}', "workflow": "{}"}, {"prompt": '{"3": 2}'}],
     )
-    paths = save_result(result, tmp_path, history)
+    paths = [entry.path for entry in save_result(result, tmp_path, history)]
 
     first, second = (Image.open(path).info for path in paths)
     assert (first["prompt"], first["workflow"]) == ('{"3": 1}', "{}")

@@ -125,7 +125,8 @@ def test_no_secret_in_logs_or_pngs(make_backend, fake, caplog, tmp_path):
     caplog.set_level(logging.DEBUG)
     backend = make_backend(fake, token="tok-9f8e7d")
     result = backend.generate(REQUEST)
-    paths = save_result(result, tmp_path, HistoryStore(tmp_path / "h.sqlite"))
+    entries = save_result(result, tmp_path, HistoryStore(tmp_path / "h.sqlite"))
+    paths = [entry.path for entry in entries]
     assert all(h.get("Authorization") == "Bearer tok-9f8e7d" for h in fake.headers)
     assert "tok-9f8e7d" not in caplog.text
     assert b"tok-9f8e7d" not in paths[0].read_bytes()

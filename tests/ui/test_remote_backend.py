@@ -53,9 +53,9 @@ def test_the_worker_generates_on_a_server_with_previews_and_saves(qtbot, paths, 
     try:
         request = GenerationRequest("a snail", model=MODEL, steps=3, seed=5, width=64, height=64)
         client.submit(JobQueue().add(request))
-        _, saved = events.wait(qtbot, "finished")
+        _, finished = events.wait(qtbot, "finished")
         assert [u.step for (u,) in events.args("progress")] == [1, 2, 3]
         assert len(events.args("preview")) == 3
-        assert '"KSampler"' in Image.open(saved[0]).info["prompt"]
+        assert '"KSampler"' in Image.open(finished.outcome.paths[0]).info["prompt"]
     finally:
         assert client.shutdown(TIMEOUT)
