@@ -216,7 +216,7 @@ def run_sweep(options: argparse.Namespace) -> int:
     sweep.validate()  # before the slow engine import
     engine = _engine(settings)
     if options.guidance is None and not sweep.varies(AxisKind.GUIDANCE):
-        guidance = settings.guidance_for(engine.library.resolve(sweep.base.model))
+        guidance = settings.guidance_for(engine.load_model(sweep.base.model))
         sweep = dataclasses.replace(
             sweep, base=dataclasses.replace(sweep.base, guidance_scale=guidance)
         )
@@ -224,8 +224,12 @@ def run_sweep(options: argparse.Namespace) -> int:
     cells = sweep.cells()
     for number, cell in enumerate(cells, 1):
         print(f"cell {number}/{len(cells)}", file=sys.stderr)
-        with _ProgressBar() as bar:
-            result = engine.generate(cell.request, on_step=bar.update, cancel=threading.Event())
+        with _ProgressBar("denoising", unit="step") as bar:
+            result = engine.generate(
+                cell.request,
+                on_step=lambda u, bar=bar: bar.show(u.step, u.total),
+                cancel=threading.Event(),
+            )
         images.append(result.images[0])
         model_name = result.model_name
     grid = render_grid(sweep, images, model_name)

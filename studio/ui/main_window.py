@@ -132,6 +132,11 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Room for the panel beside a vertical scroll bar: a tall panel (LoRAs, inpaint tools)
+        # must not lose its right edge under the bar.
+        scroll.setMinimumWidth(
+            self.panel.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        )
         prompt = QWidget()
         prompt_layout = QVBoxLayout(prompt)
         prompt_layout.setContentsMargins(0, 0, 0, 0)

@@ -33,7 +33,7 @@ from studio.ui.qt_images import pil_to_qimage, qimage_to_pil
 from studio.ui.sight_worker import SightClient
 from studio.ui.sweep_dialog import SweepDialog
 from studio.ui.timeline_bar import TimelineBar
-from studio.ui.worker import EngineWorker
+from studio.ui.worker import EngineWorker, FinishedJob
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -137,9 +137,10 @@ class SightController(QObject):
         if path:
             self.client.export_timeline(Path(path), kind)
 
-    def _job_finished(self, job_id: int, paths: list) -> None:
+    def _job_finished(self, job_id: int, finished: FinishedJob) -> None:
+        paths = finished.outcome.paths
         if job_id in self._sweep_jobs and paths:
-            self._sweep_paths[self._sweep_jobs.pop(job_id)] = Path(paths[0])
+            self._sweep_paths[self._sweep_jobs.pop(job_id)] = paths[0]
             if not self._sweep_jobs:
                 tasks.spawn(self._finish_sweep())
 

@@ -37,7 +37,7 @@ QPushButton#generateButton {{
 QPushButton#generateButton:hover {{ background: #e09a48; }}
 QPushButton#generateButton:pressed {{ background: #b87630; }}
 QToolButton#modeButton {{
-    padding: 5px 6px; border: 1px solid #45464c; background: #303136;
+    padding: 5px 3px; border: 1px solid #45464c; background: #303136;
 }}
 QToolButton#modeButton:checked {{ background: {ACCENT}; color: #1b1409; border-color: {ACCENT}; }}
 QToolButton:checked {{ background: #55565e; border: 1px solid #7a7b84; border-radius: 3px; }}

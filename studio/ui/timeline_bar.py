@@ -44,7 +44,8 @@ class TimelineBar(QWidget):
         self.slider.setEnabled(False)
         self.slider.setToolTip("Scrub through the steps of the last run")
         self.label = QLabel("No run yet")
-        self.label.setMinimumWidth(150)
+        # Room for a step count without jitter; longer messages take more when the window has it.
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("Step 000/000"))
         self.noisy = QPushButton("Noisy (x\u209c)")
         self.noisy.setCheckable(True)
         self.noisy.setToolTip("Show the noisy latents x_t instead of the clean-image estimate x0")

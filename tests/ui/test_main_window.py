@@ -258,11 +258,13 @@ def test_save_as_copies_the_png_with_metadata(window, qtbot, tmp_path, monkeypat
 def test_layout_and_geometry_restored(make_window, qtbot):
     first = make_window()
     first.queue_dock.hide()
-    first.resize(700, 500)  # the offscreen screen is 800x600; restoring clamps to it
+    # Above the window's minimum (the prompt panel beside its scroll bar, the canvas with its
+    # step bar) and inside the offscreen 800x600 screen, to which restoring clamps.
+    first.resize(760, 520)
     first.close()
     second = make_window()
     assert second.queue_dock.isHidden()
-    assert second.size() == QSize(700, 500)
+    assert second.size() == QSize(760, 520)
 
 
 def test_a_first_window_fits_on_a_screen_smaller_than_its_default_size(window):
