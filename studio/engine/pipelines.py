@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,11 +72,20 @@ def load_pipeline(info: ModelInfo, placement: Placement) -> DiffusionPipeline:
     except ModelError:
         raise
     except Exception as exc:  # diffusers raises many kinds; all mean "broken model"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load model '{info.id}': {reason}") from exc
+        raise ModelError(f"cannot load model '{info.id}': {_reason(exc, info)}") from exc
     pipe.to(placement.device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def _reason(exc: Exception, info: ModelInfo) -> str:
+    """diffusers' message in one line, paths inside the model's folder given relative to it
+    and said once (it writes "for '<file>' at '<file>'")."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    folder = info.path if info.path.is_dir() else info.path.parent
+    line = line.replace(f"{folder}/", "")
+    return re.sub(r"for '([^']+)' at '\1'", r"for '\1'", line)
 
 
 class ModelCache:

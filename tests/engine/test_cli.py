@@ -156,6 +156,9 @@ def test_broken_model_file_exits_2_with_one_line(run, tiny_model_dir, tmp_path):
     (broken / "vae" / "diffusion_pytorch_model.safetensors").write_bytes(b"\0" * 100)
     line = one_line_error(run, "generate", "--prompt", "x", "--model", str(broken), "--steps", "1")
     assert "cannot load model 'broken'" in line
+    # diffusers names the file twice, with its full path; the line says it once, in the model
+    assert line.count("diffusion_pytorch_model.safetensors") == 1
+    assert str(broken) not in line
 
 
 @pytest.mark.parametrize(
