@@ -140,7 +140,8 @@ def save_tiny_sd_inpainting(folder: Path) -> Path:
     return folder
 
 
-def save_tiny_sd3(folder: Path, with_t5: bool = True) -> Path:
+def tiny_sd3_pipeline(with_t5: bool = True) -> StableDiffusion3Pipeline:
+    """SD3's layout: MMDiT on 16 latent channels, CLIP-L and CLIP-G, and T5 or none."""
     tokenizer, tokenizer_2 = clip_tokenizer(), clip_tokenizer("!")
     torch.manual_seed(0)
     transformer = SD3Transformer2DModel(
@@ -153,11 +154,15 @@ def save_tiny_sd3(folder: Path, with_t5: bool = True) -> Path:
     torch.manual_seed(0)
     text_encoder_2 = CLIPTextModelWithProjection(clip_config(tokenizer_2))
     text_encoder_3, tokenizer_3 = t5_encoder() if with_t5 else (None, None)
-    StableDiffusion3Pipeline(
+    return StableDiffusion3Pipeline(
         transformer=transformer, vae=vae16(), scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
         text_encoder=text_encoder, tokenizer=tokenizer, text_encoder_2=text_encoder_2,
         tokenizer_2=tokenizer_2, text_encoder_3=text_encoder_3, tokenizer_3=tokenizer_3,
-    ).save_pretrained(folder)  # fmt: skip
+    )  # fmt: skip
+
+
+def save_tiny_sd3(folder: Path, with_t5: bool = True) -> Path:
+    tiny_sd3_pipeline(with_t5).save_pretrained(folder)
     return folder
 
 

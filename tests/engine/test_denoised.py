@@ -15,6 +15,7 @@ from studio.core.schedulers import SCHEDULER_NAMES
 from studio.engine.denoised import DenoisedTracker, estimate_clean
 from studio.engine.schedulers import make_scheduler
 from studio.engine.steps import StepRecord
+from tests.tiny_families import tiny_sd3_pipeline
 from tests.tiny_pipeline import tiny_components
 
 # Without diffusers' record of defaults, which would put the default prediction type back.
@@ -118,66 +119,10 @@ def test_observers_are_detached_when_the_run_is_cancelled(engine):
     assert recorder.events == ["attach", "detach"]
 
 
-def _tiny_sd3_pipeline():
-    """diffusers' SD3 dummy components with our CLIP tokenizer and no T5 (zeros instead)."""
-    from diffusers import AutoencoderKL, SD3Transformer2DModel, StableDiffusion3Pipeline
-    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
-
-    tokenizer = tiny_components()["tokenizer"]
-    torch.manual_seed(0)
-    transformer = SD3Transformer2DModel(
-        sample_size=8,
-        patch_size=1,
-        in_channels=4,
-        num_layers=1,
-        attention_head_dim=8,
-        num_attention_heads=4,
-        caption_projection_dim=32,
-        joint_attention_dim=32,
-        pooled_projection_dim=64,
-        out_channels=4,
-    )
-    config = CLIPTextConfig(
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=37,
-        num_attention_heads=4,
-        num_hidden_layers=2,
-        projection_dim=32,
-    )
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        block_out_channels=(4,),
-        layers_per_block=1,
-        latent_channels=4,
-        norm_num_groups=1,
-        use_quant_conv=False,
-        use_post_quant_conv=False,
-        shift_factor=0.0609,
-        scaling_factor=1.5035,
-    )
-    pipe = StableDiffusion3Pipeline(
-        transformer=transformer,
-        scheduler=FlowMatchEulerDiscreteScheduler(),
-        vae=vae,
-        text_encoder=CLIPTextModelWithProjection(config),
-        tokenizer=tokenizer,
-        text_encoder_2=CLIPTextModelWithProjection(config),
-        tokenizer_2=tokenizer,
-        text_encoder_3=None,
-        tokenizer_3=None,
-    )
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
 def test_a_flow_matching_pipeline_ends_on_its_last_x0():
     # Flow-matching Euler's last step goes to sigma 0: x_0 = x_t - sigma v, the estimate itself.
-    pipe = _tiny_sd3_pipeline()
+    pipe = tiny_sd3_pipeline(with_t5=False)
+    pipe.set_progress_bar_config(disable=True)
     tracker = DenoisedTracker(pipe.scheduler)
     seen = []
 
@@ -188,8 +133,8 @@ def test_a_flow_matching_pipeline_ends_on_its_last_x0():
     pipe(
         "a cat",
         num_inference_steps=3,
-        height=16,
-        width=16,
+        height=32,
+        width=32,
         output_type="latent",
         callback_on_step_end=callback,
         generator=torch.Generator().manual_seed(0),
