@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from PIL import Image
 
 from studio.core.errors import RequestError
 from studio.core.loras import LoraRef, lora_ref_from, merged_loras, split_prompt_loras
+from studio.core.models import ModelInfo
 
 DEFAULT_MODEL = "snail-mini"
 DEFAULT_SCHEDULER = "DDIM"
@@ -175,3 +177,28 @@ def _describe(image: Image.Image | None) -> dict[str, Any] | None:
     if image is None:
         return None
     return {"width": image.width, "height": image.height, "mode": image.mode}
+
+
+def resolve_request(request: GenerationRequest, info: ModelInfo) -> GenerationRequest:
+    """Fill in what the request left open: the size (the input image's for img2img and
+    inpaint, else the model's native size) and a random seed; check the size fits."""
+    changes: dict[str, Any] = {"model": info.id}
+    if request.size is None:
+        if request.mode.uses_init_image and request.init_image is not None:
+            width, height = request.init_image.size
+        else:
+            width, height = info.native_size
+        changes["width"] = request.width or width
+        changes["height"] = request.height or height
+    if request.seed is None:
+        changes["seed"] = random.SystemRandom().randint(0, MAX_SEED)
+    resolved = dataclasses.replace(request, **changes)
+    if not resolved.mode.uses_init_image:
+        multiple = info.size_multiple
+        for name, side in (("width", resolved.width), ("height", resolved.height)):
+            if side % multiple:
+                raise RequestError(
+                    f"{name} must be a multiple of {multiple} for {info.family_label or info.name}"
+                    f", got {side}"
+                )
+    return resolved

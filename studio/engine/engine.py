@@ -22,14 +22,14 @@ from studio.core.identity_cache import IdentityCache
 from studio.core.loras import LoraInfo
 from studio.core.models import ModelInfo
 from studio.core.paths import AppPaths
-from studio.core.request import GenerationRequest
+from studio.core.request import GenerationRequest, resolve_request
 from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 from studio.core.settings import Settings
 from studio.engine.denoised import DenoisedTracker
 from studio.engine.devices import Placement, default_ram_budget
 from studio.engine.library import ModelLibrary
 from studio.engine.loras import LoraLibrary
-from studio.engine.modes import ModeInputs, resolve_request
+from studio.engine.modes import ModeInputs
 from studio.engine.pipelines import ModelCache, ResidentModel
 from studio.engine.schedulers import make_scheduler
 from studio.engine.steps import StepObserver, StepRecord

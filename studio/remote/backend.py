@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ from PIL import Image
 from studio.core.errors import GenerationCancelled, ModelError, ServerError, ServerUnavailableError
 from studio.core.features import BackendFeatures
 from studio.core.models import ModelInfo
-from studio.core.request import MAX_SEED, GenerationRequest, Mode
+from studio.core.request import GenerationRequest, Mode, resolve_request
 from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 from studio.remote.catalog import ServerCatalog
 from studio.remote.connection import Connection
@@ -191,19 +190,13 @@ def _listed(catalogs: dict[str, ServerCatalog]) -> list[ModelInfo]:
 
 
 def _resolve(request: GenerationRequest, info: ModelInfo) -> GenerationRequest:
-    """The size (the input image's, else the model's native size) and a seed, as the local
-    engine resolves them."""
-    changes: dict = {"model": info.id}
-    if request.size is None:
-        if request.mode.uses_init_image and request.init_image is not None:
-            width, height = (max(8, side // 8 * 8) for side in request.init_image.size)
-        else:
-            width, height = info.native_size
-        changes["width"] = request.width or width
-        changes["height"] = request.height or height
-    if request.seed is None:
-        changes["seed"] = random.SystemRandom().randint(0, MAX_SEED)
-    return dataclasses.replace(request, **changes)
+    """Size and seed as the local engine resolves them; an input's size is taken down to a
+    multiple of 8, which ComfyUI's VAE nodes need (the engine pads and crops instead)."""
+    resolved = resolve_request(request, info)
+    if not (request.size is None and request.mode.uses_init_image):
+        return resolved
+    width, height = (max(8, side // 8 * 8) for side in (resolved.width, resolved.height))
+    return dataclasses.replace(resolved, width=width, height=height)
 
 
 class _Either:
