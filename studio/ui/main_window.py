@@ -336,7 +336,11 @@ class MainWindow(QMainWindow):
         self.history.add_entries(entries, done.images)
         if entries:
             count, where = len(entries), entries[0].path.parent
-            self.statusBar().showMessage(f"Saved {count} image{'s' * (count > 1)} to {where}", 8000)
+            servers = sorted(set(done.outcome.result.workers))  # a remote backend's servers
+            made_on = f" (made on {', '.join(servers)})" if servers else ""
+            self.statusBar().showMessage(
+                f"Saved {count} image{'s' * (count > 1)} to {where}{made_on}", 8000
+            )
             self.workspace.show_result(job_id, done.images[0], entries[0].path, entries[0].seed)
             self.panel.model_list.add_thumbnail(entries[0].request.model, done.images[0])
 

@@ -66,6 +66,7 @@ class FakeEngine:
         self.requests: list[GenerationRequest] = []
         self.loads: list[str] = []
         self.listings = 0  # models() calls: each is a scan of the model folders
+        self.workers: list[str] = []  # as a remote backend says where each image was made
         self.threads: set[str] = set()
         self.loaded: str | None = None
         self._failures: list[BaseException] = []
@@ -171,7 +172,16 @@ class FakeEngine:
         seeds = [(request.seed or 0) + i for i in range(request.batch_size)]
         images = [self._image(request, seed) for seed in seeds]
         elapsed = time.perf_counter() - start
-        return GenerationResult(request, images, seeds, {"total": elapsed}, self._name(request))
+        return GenerationResult(
+            request,
+            images,
+            seeds,
+            {"total": elapsed},
+            self._name(request),
+            workers=[self.workers[i % len(self.workers)] for i in range(len(images))]
+            if self.workers
+            else [],
+        )
 
     # -- internals -------------------------------------------------------------------------
 

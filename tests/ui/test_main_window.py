@@ -441,3 +441,13 @@ def test_an_empty_file_says_it_is_empty(window, qtbot, tmp_path):
     window.workspace.open_file(path)
     idle(qtbot, window)
     assert window.notice.text() == "cannot read empty.png: the file is empty"
+
+
+def test_the_status_says_which_servers_made_the_images(window, events, qtbot, fake_engine):
+    fake_engine.workers = ["gpu-box:8188", "127.0.0.1:8188"]
+    window.panel.prompt.setPlainText("a snail")
+    window.panel.batch.setValue(2)
+    window.generate()
+    events.wait(qtbot, "finished")
+    qtbot.waitUntil(lambda: "made on" in window.statusBar().currentMessage(), timeout=TIMEOUT)
+    assert window.statusBar().currentMessage().endswith("(made on 127.0.0.1:8188, gpu-box:8188)")
