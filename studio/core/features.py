@@ -25,4 +25,4 @@ class BackendFeatures:
     remote: bool = False
 
 
-LOCAL_ENGINE_FEATURES = BackendFeatures(step_latents=True, local_models=True)
+LOCAL_ENGINE_FEATURES = BackendFeatures(step_latents=True, attention_maps=True, local_models=True)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout
 
 from studio.core.compare import applicable_parameters
 from studio.core.errors import ImageError, RequestError, StudioError
+from studio.core.features import BackendFeatures
 from studio.core.history import HistoryEntry
 from studio.core.loras import LoraInfo
 from studio.core.model_roots import FoundFolder, find_model_folders
@@ -229,6 +230,7 @@ class MainWindow(QMainWindow):
         w.failed.connect(self._job_failed)
         w.cancelled.connect(self._job_cancelled)
         w.models_listed.connect(self._models_listed)
+        w.features_known.connect(self._features_known)
         w.scan_progress.connect(self._scan_progress)
         w.model_loading.connect(self._model_loading)
         w.load_progress.connect(self.run_status.model_load_progress)
@@ -360,6 +362,13 @@ class MainWindow(QMainWindow):
         self._pump()
 
     # -- models ----------------------------------------------------------------------------
+
+    def _features_known(self, features: BackendFeatures) -> None:
+        """Show only what the backend can do: a ComfyUI server sends no latents (no step bar,
+        no attention maps) and may lack a mode."""
+        self.sight.bar.setVisible(features.step_latents)
+        self.sight.bar.attention.setVisible(features.attention_maps)
+        self.panel.allow_modes(features.modes)
 
     def _models_listed(self, models: list[ModelInfo]) -> None:
         self.panel.set_models(models)

@@ -205,6 +205,13 @@ class PromptPanel(QWidget):
             if button.property("mode") == mode.value:
                 button.setChecked(True)
 
+    def allow_modes(self, modes: frozenset[Mode]) -> None:
+        """Offer only the modes the backend runs; a mode it lacks falls back to text to image."""
+        for button in self.mode_buttons.buttons():
+            button.setEnabled(Mode(button.property("mode")) in modes)
+        if self.mode() not in modes:
+            self.set_mode(Mode.TXT2IMG)
+
     def model_id(self) -> str:
         return self.model.currentData() or self.model.currentText()
 

@@ -66,6 +66,7 @@ class EngineWorker(QObject):
     failed = Signal(int, str)  # job id, message fit to show a person
     cancelled = Signal(int)
     models_listed = Signal(list)  # list[ModelInfo], embedded first
+    features_known = Signal(object)  # BackendFeatures: what the backend can do
     scan_progress = Signal(int, int)  # model files looked at, of how many, while listing
     model_loading = Signal(str)
     load_progress = Signal(object)  # LoadProgress: bytes read of the model's files
@@ -100,7 +101,9 @@ class EngineWorker(QObject):
     @Slot()
     def list_models(self) -> None:
         try:
-            models = self._ensure_engine().models(self.scan_progress.emit)
+            engine = self._ensure_engine()
+            self.features_known.emit(engine.features)
+            models = engine.models(self.scan_progress.emit)
         except Exception as exc:
             log.exception("listing models failed")
             self.model_failed.emit(_message(exc))

@@ -67,6 +67,7 @@ class FakeEngine:
         self.loads: list[str] = []
         self.listings = 0  # models() calls: each is a scan of the model folders
         self.workers: list[str] = []  # as a remote backend says where each image was made
+        self.declared_features = LOCAL_ENGINE_FEATURES
         self.threads: set[str] = set()
         self.loaded: str | None = None
         self._failures: list[BaseException] = []
@@ -107,7 +108,7 @@ class FakeEngine:
 
     @property
     def features(self) -> BackendFeatures:
-        return LOCAL_ENGINE_FEATURES
+        return self.declared_features
 
     def models(self, on_progress: Callable[[int, int], None] | None = None) -> list[ModelInfo]:
         self._note_thread()

@@ -451,3 +451,24 @@ def test_the_status_says_which_servers_made_the_images(window, events, qtbot, fa
     events.wait(qtbot, "finished")
     qtbot.waitUntil(lambda: "made on" in window.statusBar().currentMessage(), timeout=TIMEOUT)
     assert window.statusBar().currentMessage().endswith("(made on 127.0.0.1:8188, gpu-box:8188)")
+
+
+def test_a_backend_without_latents_gets_no_step_bar_or_attention(make_window, qtbot):
+    from studio.core.features import BackendFeatures
+    from studio.core.request import Mode
+    from tests.ui.fake_engine import FakeEngine
+
+    engine = FakeEngine()
+    engine.declared_features = BackendFeatures(modes=frozenset({Mode.TXT2IMG, Mode.IMG2IMG}))
+    window = make_window(engine=engine)
+    qtbot.waitUntil(lambda: not window.sight.bar.isVisibleTo(window), timeout=TIMEOUT)
+    assert not window.sight.bar.attention.isVisibleTo(window)
+    inpaint = next(
+        b for b in window.panel.mode_buttons.buttons() if b.property("mode") == "inpaint"
+    )
+    assert not inpaint.isEnabled()
+
+
+def test_the_local_engine_shows_the_step_bar_and_attention(window, qtbot):
+    qtbot.waitUntil(lambda: window.panel.model_list.info("snail-mini") is not None, timeout=TIMEOUT)
+    assert window.sight.bar.isVisibleTo(window) and window.sight.bar.attention.isVisibleTo(window)
