@@ -28,7 +28,6 @@ from studio.ui.canvas import CanvasView
 from studio.ui.compare_view import CompareDialog, CompareItem
 from studio.ui.image_files import OPEN_FILTER, read_image
 from studio.ui.job_queue import Job
-from studio.ui.noise_lab_dialog import NoiseLabDialog
 from studio.ui.qt_images import pil_to_qimage, qimage_to_pil
 from studio.ui.sight_worker import SightClient
 from studio.ui.sweep_dialog import SweepDialog
@@ -37,6 +36,7 @@ from studio.ui.worker import EngineWorker, FinishedJob
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
+    from studio.ui.noise_lab_dialog import NoiseLabDialog
 
 ANIMATION_FILTER = "Animated WebP (*.webp);;GIF (*.gif)"
 
@@ -235,6 +235,10 @@ class SightController(QObject):
         if source is None or base is None:
             self._error("Show or open an image first: the noise lab noises the shown image")
             return
+        # matplotlib (the lab's plots) takes a quarter of a second to import: on first use,
+        # not at the window's start.
+        from studio.ui.noise_lab_dialog import NoiseLabDialog
+
         self.noise_lab = NoiseLabDialog(name or "shown image", self.window)
         self.noise_lab.timestep_changed.connect(self.client.noise_at)
         self.noise_lab.denoise_requested.connect(
