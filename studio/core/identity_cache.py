@@ -112,14 +112,6 @@ class IdentityCache:
                 ),
             )  # fmt: skip
 
-    def sha256(self, path: Path, stamp: Stamp) -> str | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT sha256 FROM files WHERE path = ? AND size = ? AND mtime_ns = ?",
-                (str(path), stamp.size, stamp.mtime_ns),
-            ).fetchone()
-        return row[0] if row else None
-
     def store_sha256(self, path: Path, stamp: Stamp, digest: str) -> None:
         with self._lock, self._connect() as db:
             db.execute(

@@ -62,9 +62,6 @@ class Placement:
             changes["autocast_dtype"] = torch.bfloat16 if bf16 else None
         return dataclasses.replace(self, **changes)
 
-    def bytes_per_weight(self) -> int:
-        return torch.finfo(self.weights_dtype).bits // 8
-
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:
             return contextlib.nullcontext()

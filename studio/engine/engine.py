@@ -3,7 +3,8 @@
     engine.generate(request, on_step=callback, cancel=threading.Event()) -> GenerationResult
 
 The caller runs it on whatever thread it likes (the CLI on the main thread, the window on a
-worker QThread). One model is resident at a time; a lock keeps generations one at a time.
+worker QThread). Recently used models stay loaded (`ModelCache`); a lock keeps generations,
+and loads, one at a time.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Engine:
 
     def loras(self, model: str) -> list[LoraInfo]:
         """The LoRA files made for `model`'s family (an id or a path)."""
-        return self._loras.for_model(self.library.resolve(model))
+        return self._loras.for_model(self._info(model))
 
     def load_model(
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None

@@ -29,6 +29,8 @@ def test_the_hash_is_kept_until_the_file_changes(tmp_path):
     cache.store(model, stamp, None)
     cache.store_sha256(model, stamp, "ab" * 32)
     cache.store(model, stamp, {"id": "m"})  # re-identified, same file: the hash stays
-    assert cache.sha256(model, stamp) == "ab" * 32
+    assert cache.snapshot()[str(model)][2] == "ab" * 32
     model.write_bytes(b"y" * 11)
-    assert cache.sha256(model, Stamp.of(model)) is None
+    changed = Stamp.of(model)
+    cache.store(model, changed, {"id": "m"})  # a changed file is read again: its hash is not kept
+    assert cache.snapshot()[str(model)][2] is None
