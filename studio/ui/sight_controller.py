@@ -63,7 +63,9 @@ class SightController(QObject):
         self.compare: CompareDialog | None = None
         self._sweep: Sweep | None = None
         self._sweep_jobs: dict[int, int] = {}  # job id -> cell index
-        self._sweep_paths: dict[int, Path] = {}
+        # cell index -> the finished job's first image, in memory (PIL for the grid, QImage
+        # for the compare view): nothing is read back from disk
+        self._sweep_cells: dict[int, tuple[Image.Image, QImage]] = {}
 
         # Worker signals go to bound methods of objects on this thread, which Qt queues to
         # it; a lambda would run on the worker thread.
@@ -138,9 +140,9 @@ class SightController(QObject):
             self.client.export_timeline(Path(path), kind)
 
     def _job_finished(self, job_id: int, finished: FinishedJob) -> None:
-        paths = finished.outcome.paths
-        if job_id in self._sweep_jobs and paths:
-            self._sweep_paths[self._sweep_jobs.pop(job_id)] = paths[0]
+        if job_id in self._sweep_jobs and finished.images:
+            cell = (finished.outcome.images[0], finished.images[0])
+            self._sweep_cells[self._sweep_jobs.pop(job_id)] = cell
             if not self._sweep_jobs:
                 tasks.spawn(self._finish_sweep())
 
@@ -191,7 +193,7 @@ class SightController(QObject):
         except RequestError as exc:
             self._error(str(exc))
             return
-        self._sweep, self._sweep_paths = sweep, {}
+        self._sweep, self._sweep_cells = sweep, {}
         jobs = self.enqueue([cell.request for cell in sweep.cells()])
         self._sweep_jobs = {job.id: index for index, job in enumerate(jobs)}
         self._message(f"Sweep queued: {len(jobs)} images")
@@ -200,26 +202,26 @@ class SightController(QObject):
         sweep = self._sweep
         if sweep is None:
             return
-        paths = [self._sweep_paths[i] for i in range(len(sweep.cells()))]
+        cells = [self._sweep_cells[i] for i in range(len(sweep.cells()))]
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = self.outputs_dir() / f"sweep-{stamp}.png"
         try:
-            grid = await tasks.in_thread(_make_grid, sweep, paths, target)
+            grid = await tasks.in_thread(_make_grid, sweep, [image for image, _ in cells], target)
         except (OSError, ValueError) as exc:
             self._error(f"Could not make the sweep's grid: {exc}")
             return
-        self._show_sweep(sweep, paths, grid, target)
+        self._show_sweep(sweep, [shown for _, shown in cells], grid, target)
 
-    def _show_sweep(self, sweep: Sweep, paths: list[Path], grid: Image.Image, target: Path):
+    def _show_sweep(
+        self, sweep: Sweep, shown: list[QImage], grid: Image.Image, target: Path
+    ) -> None:
         labels = [
             " \u00b7 ".join(
                 filter(None, (sweep.column_labels()[c.column], sweep.row_labels()[c.row]))
             )
             for c in sweep.cells()
         ]
-        items = [
-            CompareItem(QImage(str(path)), label) for path, label in zip(paths, labels, strict=True)
-        ]
+        items = [CompareItem(image, label) for image, label in zip(shown, labels, strict=True)]
         if self.compare is None:
             self.compare = CompareDialog(parent=self.window)
         self.compare.set_items(items)
@@ -289,11 +291,7 @@ class SightController(QObject):
         self.window.show_error(text)
 
 
-def _make_grid(sweep: Sweep, paths: list[Path], target: Path) -> Image.Image:
-    images = []
-    for path in paths:
-        with Image.open(path) as image:
-            images.append(image.convert("RGB"))
-    grid = render_grid(sweep, images)
+def _make_grid(sweep: Sweep, images: list[Image.Image], target: Path) -> Image.Image:
+    grid = render_grid(sweep, [image.convert("RGB") for image in images])
     save_grid(grid, target, sweep)
     return grid
