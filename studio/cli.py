@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--model-dir", type=Path, action="append", default=[])
     models.add_argument("--json", action="store_true", help="one JSON object per model")
     models.set_defaults(run=run_models)
-    for command in (generate, models):
+    for command in (generate, models, *cli_sight.add_commands(commands)):
         command.add_argument(
             "--server",
             action="append",
@@ -105,7 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="say what a model file is, without loading it")
     inspect.add_argument("file", type=Path)
     inspect.set_defaults(run=run_inspect)
-    cli_sight.add_commands(commands)
     return parser
 
 

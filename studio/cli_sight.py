@@ -14,6 +14,7 @@ import json
 import random
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,8 @@ AXIS_FLAGS = {
 GUIDANCE_TABLE = "guidance-table"
 
 
-def add_commands(commands: Any) -> None:
+def add_commands(commands: Any) -> list[argparse.ArgumentParser]:
+    """Add `sweep` and `noise`; returns those that can run on ComfyUI servers (`sweep`)."""
     sweep = commands.add_parser(
         "sweep",
         help="an X/Y grid of images over two of guidance, steps, seed, sampler, strength, "
@@ -167,6 +169,7 @@ def add_commands(commands: Any) -> None:
     noise.add_argument("--model-dir", type=Path, action="append", default=[])
     noise.add_argument("--out", type=Path, required=True, help="the grid, a .png file")
     noise.set_defaults(run=run_noise)
+    return [sweep]
 
 
 def sweep_from_options(options: argparse.Namespace, defaults: GenerationRequest) -> Sweep:
@@ -196,7 +199,7 @@ def sweep_from_options(options: argparse.Namespace, defaults: GenerationRequest)
 
 
 def run_sweep(options: argparse.Namespace) -> int:
-    from studio.cli import _engine, _open_image, _ProgressBar, _settings
+    from studio.cli import _engine, _open_image, _settings
     from studio.core.sweep_grid import render_grid, save_grid
 
     settings = _settings(options)
@@ -214,27 +217,52 @@ def run_sweep(options: argparse.Namespace) -> int:
     )
     sweep = sweep_from_options(options, defaults).with_seed(random.randint(0, MAX_SEED))
     sweep.validate()  # before the slow engine import
-    engine = _engine(settings)
+    engine = _engine(settings, options.server)
     if options.guidance is None and not sweep.varies(AxisKind.GUIDANCE):
         guidance = settings.guidance_for(engine.load_model(sweep.base.model))
         sweep = dataclasses.replace(
             sweep, base=dataclasses.replace(sweep.base, guidance_scale=guidance)
         )
-    images, model_name = [], ""
-    cells = sweep.cells()
-    for number, cell in enumerate(cells, 1):
-        print(f"cell {number}/{len(cells)}", file=sys.stderr)
-        with _ProgressBar("denoising", unit="step") as bar:
-            result = engine.generate(
-                cell.request,
-                on_step=lambda u, bar=bar: bar.show(u.step, u.total),
-                cancel=threading.Event(),
-            )
-        images.append(result.images[0])
-        model_name = result.model_name
+    results = _run_cells(engine, [cell.request for cell in sweep.cells()])
+    images = [result.images[0] for result in results]
+    model_name = results[-1].model_name
     grid = render_grid(sweep, images, model_name)
     print(save_grid(grid, options.out, sweep, model_name))
     return 0
+
+
+def _run_cells(engine: Any, requests: list[GenerationRequest]) -> list[Any]:
+    """Each cell's result, in order: one at a time with a progress bar on this machine, or
+    as many at once as the backend runs (one a ComfyUI server)."""
+    from studio.cli import _ProgressBar
+
+    total = len(requests)
+    if engine.features.parallel_jobs == 1:
+        results = []
+        for number, request in enumerate(requests, 1):
+            print(f"cell {number}/{total}", file=sys.stderr)
+            with _ProgressBar("denoising", unit="step") as bar:
+                result = engine.generate(
+                    request,
+                    on_step=lambda u, bar=bar: bar.show(u.step, u.total),
+                    cancel=threading.Event(),
+                )
+            results.append(result)
+        return results
+    cancel = threading.Event()
+    with ThreadPoolExecutor(engine.features.parallel_jobs) as pool:
+        futures = {pool.submit(engine.generate, r, None, cancel): i for i, r in enumerate(requests)}
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                result = future.result()
+                made_on = ", ".join(result.workers)
+                print(
+                    f"cell {futures[future] + 1} done on {made_on} ({done}/{total})",
+                    file=sys.stderr,
+                )
+        finally:
+            cancel.set()  # after a failure the other cells stop; after success a no-op
+    return [future.result() for future in futures]
 
 
 # -- noise -----------------------------------------------------------------------------------

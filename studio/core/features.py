@@ -14,6 +14,8 @@ class BackendFeatures:
     `step_latents`: the step callback can see the latents (a timeline, attention maps and
     x0 previews need them). `local_models`: models come from the user's model folders, so
     folder settings and precision apply. `remote`: jobs run on other machines.
+    `parallel_jobs`: how many jobs it runs at once (one per ComfyUI server), so a queue can
+    hand it that many.
     """
 
     modes: frozenset[Mode] = frozenset(Mode)
@@ -23,6 +25,7 @@ class BackendFeatures:
     attention_maps: bool = False
     local_models: bool = False
     remote: bool = False
+    parallel_jobs: int = 1
 
 
 LOCAL_ENGINE_FEATURES = BackendFeatures(step_latents=True, attention_maps=True, local_models=True)

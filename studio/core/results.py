@@ -12,13 +12,15 @@ from studio.core.request import GenerationRequest
 @dataclass(frozen=True)
 class StepUpdate:
     """One denoising step done, with small RGB images made from the latents: `preview` shows
-    the model's estimate of the clean image (x0), `noisy_preview` the noisy latents (x_t)."""
+    the model's estimate of the clean image (x0), `noisy_preview` the noisy latents (x_t).
+    `workers` names the servers doing the work (none on this machine)."""
 
     step: int
     total: int
     elapsed: float
     preview: Image.Image | None = None
     noisy_preview: Image.Image | None = None
+    workers: tuple[str, ...] = ()
 
     @property
     def fraction(self) -> float:

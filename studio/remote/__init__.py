@@ -6,7 +6,7 @@ Plain Python (httpx, websockets, Pillow): no torch, no Qt. `ComfyBackend` follow
 
 from __future__ import annotations
 
-from studio.remote.backend import REMOTE_FEATURES, ComfyBackend
+from studio.remote.backend import ComfyBackend
 from studio.remote.server import ServerConfig
 
-__all__ = ["REMOTE_FEATURES", "ComfyBackend", "ServerConfig"]
+__all__ = ["ComfyBackend", "ServerConfig"]

@@ -34,8 +34,6 @@ from studio.remote.workflows import build_workflow
 
 log = logging.getLogger(__name__)
 
-REMOTE_FEATURES = BackendFeatures(remote=True)
-
 StepCallback = Callable[[StepUpdate], None]
 
 
@@ -54,7 +52,7 @@ class ComfyBackend:
 
     @property
     def features(self) -> BackendFeatures:
-        return REMOTE_FEATURES
+        return BackendFeatures(remote=True, parallel_jobs=len(self.pool.connections))
 
     def close(self) -> None:
         self.pool.close()
@@ -154,6 +152,7 @@ class ComfyBackend:
                     f"image {index + 1} (seed {job.seed}) not made: {lost}"
                 )
             try:
+                progress.restart(index, connection.name)
                 workflow = self._workflow(connection, job)
                 output = run_workflow(
                     connection, workflow, progress.reporter(index), halt, self.limits
@@ -164,7 +163,6 @@ class ComfyBackend:
                 self.pool.mark_down(connection)
                 tried.add(connection.name)
                 failures.append(str(exc))
-                progress.restart(index)
                 log.warning("%s; trying image %d on another server", exc, index + 1)
             except BaseException:
                 stop.set()  # before the server is released to the next job of this batch
@@ -210,11 +208,13 @@ class _Either:
 
 
 class _Progress:
-    """Steps of all of a request's jobs as one count, reported from any job's thread."""
+    """Steps of all of a request's jobs as one count, and the servers running them, reported
+    from any job's thread."""
 
     def __init__(self, jobs: int, steps: int, started: float, on_step: StepCallback | None):
         self.done = [0] * jobs
         self.totals = [steps] * jobs
+        self.servers: dict[int, str] = {}
         self.started = started
         self.on_step = on_step
         self._lock = threading.Lock()
@@ -224,15 +224,20 @@ class _Progress:
             with self._lock:
                 self.done[index], self.totals[index] = step, total
                 done, total_all = sum(self.done), sum(self.totals)
+                servers = tuple(sorted(set(self.servers.values())))
             if self.on_step is not None:
                 elapsed = time.perf_counter() - self.started
-                self.on_step(StepUpdate(done, total_all, elapsed, _decode(preview)))
+                self.on_step(
+                    StepUpdate(done, total_all, elapsed, _decode(preview), workers=servers)
+                )
 
         return report
 
-    def restart(self, index: int) -> None:
+    def restart(self, index: int, server: str) -> None:
+        """Job `index` starts (again) from step 0 on `server`."""
         with self._lock:
             self.done[index] = 0
+            self.servers[index] = server
 
 
 def _decode(preview: bytes | None) -> Image.Image | None:

@@ -1,8 +1,10 @@
-"""The generation queue as the window sees it: one running job, the rest waiting.
+"""The generation queue as the window sees it: the running jobs, the rest waiting.
 
 The queue lives on the UI side, so a waiting job can be removed before the worker ever
-sees it; the worker is handed one job at a time. Each job carries its own cancel event,
-which the UI sets directly (never queued behind the running job).
+sees it. As many jobs run at once as the backend takes (`capacity`: one on this machine,
+one a server with several ComfyUI servers); the first running job is the one whose previews
+the canvas shows. Each job carries its own cancel event, which the UI sets directly (never
+queued behind a running job).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class Job:
 
 
 class JobQueue(QObject):
-    """Waiting jobs in order plus the one running; emits `changed` on every change."""
+    """Waiting jobs in order plus the running ones; emits `changed` on every change."""
 
     changed = Signal()
 
@@ -54,18 +56,28 @@ class JobQueue(QObject):
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._waiting: list[Job] = []
-        self._running: Job | None = None
+        self._running: list[Job] = []
+        self.capacity = 1  # jobs run at once: what the backend takes
 
     @property
     def running(self) -> Job | None:
-        return self._running
+        """The first running job, whose previews the canvas shows."""
+        return self._running[0] if self._running else None
+
+    @property
+    def running_jobs(self) -> list[Job]:
+        return list(self._running)
 
     @property
     def waiting(self) -> list[Job]:
         return list(self._waiting)
 
     def __len__(self) -> int:
-        return len(self._waiting) + (self._running is not None)
+        return len(self._waiting) + len(self._running)
+
+    def get(self, job_id: int) -> Job | None:
+        """A running job by id (None once it ended)."""
+        return next((job for job in self._running if job.id == job_id), None)
 
     def add(self, request: GenerationRequest) -> Job:
         job = Job(next(self._ids), request)
@@ -88,21 +100,25 @@ class JobQueue(QObject):
             self.changed.emit()
 
     def start_next(self) -> Job | None:
-        """Move the first waiting job to running, if nothing runs yet."""
-        if self._running is not None or not self._waiting:
+        """Move the first waiting job to running, if fewer than `capacity` run."""
+        if len(self._running) >= self.capacity or not self._waiting:
             return None
-        self._running = self._waiting.pop(0)
+        job = self._waiting.pop(0)
+        self._running.append(job)
         self.changed.emit()
-        return self._running
+        return job
 
     def finish(self, job_id: int) -> None:
-        if self._running is not None and self._running.id == job_id:
-            self._running = None
+        job = self.get(job_id)
+        if job is not None:
+            self._running.remove(job)
             self.changed.emit()
 
     def cancel_running(self) -> bool:
-        if self._running is None or self._running.cancel.is_set():
-            return False
-        self._running.cancel.set()
-        self.changed.emit()
-        return True
+        """Cancel every running job; False when none was left to cancel."""
+        live = [job for job in self._running if not job.cancel.is_set()]
+        for job in live:
+            job.cancel.set()
+        if live:
+            self.changed.emit()
+        return bool(live)

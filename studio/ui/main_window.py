@@ -295,8 +295,7 @@ class MainWindow(QMainWindow):
         self.painter.set_brush_size(size + step if factor > 1 else size - step)
 
     def _pump(self) -> None:
-        job = self.queue.start_next()
-        if job is not None:
+        while (job := self.queue.start_next()) is not None:
             self.client.submit(job)
 
     def _queue_changed(self) -> None:
@@ -304,22 +303,30 @@ class MainWindow(QMainWindow):
         self.panel.set_running(running)
         self.actions_.cancel.setEnabled(running)
 
-    def _job_started(self, _job_id: int) -> None:
+    def _job_started(self, job_id: int) -> None:
+        self._note_running()
+        if job_id != self._shown_job_id():
+            return
         self.run_status.job_started()
         self.statusBar().clearMessage()
-        job = self.queue.running
-        if job is not None:
-            self._note_running(_describable(job.request))
 
-    def _job_progress(self, update: StepUpdate) -> None:
+    def _shown_job_id(self) -> int | None:
+        """The job whose progress and previews the window shows: the first running one."""
         job = self.queue.running
-        text = job.step_text(update.step, update.total) if job else ""
-        self.run_status.step(update, text)
-        self.queue_panel.set_step(text)
+        return job.id if job is not None else None
 
-    def _job_preview(self, image: QImage) -> None:
-        job = self.queue.running
-        if job is None or job.cancel.is_set():
+    def _job_progress(self, job_id: int, update: StepUpdate) -> None:
+        job = self.queue.get(job_id)
+        if job is None:
+            return
+        text = job.step_text(update.step, update.total)
+        self.queue_panel.set_step(job_id, text, update.workers)
+        if job_id == self._shown_job_id():
+            self.run_status.step(update, text)
+
+    def _job_preview(self, job_id: int, image: QImage) -> None:
+        job = self.queue.get(job_id)
+        if job is None or job.cancel.is_set() or job_id != self._shown_job_id():
             return
         image = self.sight.bar.live_frame() or image  # x0, or x_t when the bar asks for it
         self.workspace.show_preview(job.id, image, self._target_size(job.request, image))
@@ -355,9 +362,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Cancelled", 4000)
 
     def _end_job(self, job_id: int, succeeded: bool) -> None:
-        self._note_running(None)
+        shown = job_id == self._shown_job_id()
         self.queue.finish(job_id)
-        self.run_status.job_ended()
+        self._note_running()
+        if shown:
+            self.run_status.job_ended()
+            if self.queue.running is not None:  # the next running job's progress is shown
+                self.run_status.job_started()
         self.workspace.run_ended(job_id, succeeded)
         self._pump()
 
@@ -366,6 +377,8 @@ class MainWindow(QMainWindow):
     def _features_known(self, features: BackendFeatures) -> None:
         """Show only what the backend can do: a ComfyUI server sends no latents (no step bar,
         no attention maps) and may lack a mode."""
+        self.queue.capacity = features.parallel_jobs
+        self._pump()
         self.sight.bar.setVisible(features.step_latents)
         self.sight.bar.attention.setVisible(features.attention_maps)
         self.panel.allow_modes(features.modes)
@@ -483,32 +496,38 @@ class MainWindow(QMainWindow):
 
     # -- session ---------------------------------------------------------------------------
 
-    def _note_running(self, request: dict[str, object] | None) -> None:
+    def _note_running(self) -> None:
+        """Note the running jobs, so that a kill cannot lose them."""
         try:
-            self.store.save_running(request)
+            self.store.save_running([_describable(job.request) for job in self.queue.running_jobs])
         except OSError as exc:
-            log.warning("could not note the running job: %s", exc)
+            log.warning("could not note the running jobs: %s", exc)
 
     def _offer_interrupted(self) -> None:
-        """A job that was running when the studio was killed: say so and offer to run it again."""
-        data = self.store.take_interrupted()
-        try:
-            request = GenerationRequest.from_dict(data) if data else None
-        except (StudioError, TypeError):
-            request = None
-        if request is None:
+        """Jobs that were running when the studio was killed: say so and offer to run them
+        again."""
+        requests = []
+        for data in self.store.take_interrupted():
+            try:
+                requests.append(GenerationRequest.from_dict(data))
+            except (StudioError, TypeError):
+                continue
+        if not requests:
             return
-        prompt = request.prompt if len(request.prompt) <= 60 else request.prompt[:57] + "\u2026"
+        first = requests[0]
+        prompt = first.prompt if len(first.prompt) <= 60 else first.prompt[:57] + "\u2026"
+        what = "A job was" if len(requests) == 1 else f"{len(requests)} jobs were"
         self.notice.offer(
-            f"A job was interrupted when the studio last stopped: \u201c{prompt}\u201d "
-            f"({request.mode.label}, {request.model}).",
+            f"{what} interrupted when the studio last stopped: \u201c{prompt}\u201d "
+            f"({first.mode.label}, {first.model}).",
             "Run Again",
-            lambda: self._run_again(request),
+            lambda: self._run_again(requests),
         )
 
-    def _run_again(self, request: GenerationRequest) -> None:
-        self.workspace.restore_parameters(request, "the interrupted job")
-        self.generate()
+    def _run_again(self, requests: list[GenerationRequest]) -> None:
+        for request in requests:
+            self.workspace.restore_parameters(request, "the interrupted job")
+            self.generate()
 
     def _session_state(self) -> SessionState:
         request = _describable(self.panel.request())
@@ -554,7 +573,7 @@ class MainWindow(QMainWindow):
         if self._compare is not None:
             self._compare.close()
         self.engine_stopped = self.client.shutdown(SHUTDOWN_WAIT_MS)
-        self._note_running(None)  # closed on purpose: nothing was interrupted
+        self.store.save_running([])  # closed on purpose: nothing was interrupted
         super().closeEvent(event)
         self.closed.emit()
 

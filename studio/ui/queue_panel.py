@@ -1,4 +1,5 @@
-"""The queue panel: the running job with its progress, and each waiting job with a remove button."""
+"""The queue panel: the running jobs with their progress and where they run, and each waiting
+job with a remove button."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ class QueuePanel(QWidget):
     def __init__(self, queue: JobQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._queue = queue
-        self._step = ""
+        self._steps: dict[int, str] = {}  # running job id -> "step 4/20 on gpu-box"
         self.list = QListWidget()
         self.list.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -88,7 +89,7 @@ class QueuePanel(QWidget):
         self.empty.setObjectName("caption")
         self.empty.setWordWrap(True)
         self.cancel_button = QPushButton("Cancel Running")
-        self.cancel_button.setToolTip("Stop the running job (Esc)")
+        self.cancel_button.setToolTip("Stop the running jobs (Esc)")
         self.clear_button = QPushButton("Clear Waiting")
         self.clear_button.setToolTip("Remove every job that has not started")
         buttons = QHBoxLayout()
@@ -107,31 +108,30 @@ class QueuePanel(QWidget):
         queue.changed.connect(self._rebuild)
         self._rebuild()
 
-    def set_step(self, text: str) -> None:
-        """Progress of the running job, e.g. "step 4/20"."""
-        self._step = text
-        row = self._row(0)
-        running = self._queue.running
-        if row is not None and running is not None:
-            row.detail.setText(f"{self._running_state(running)} · {running.summary}")
+    def set_step(self, job_id: int, text: str, workers: tuple[str, ...] = ()) -> None:
+        """Progress of a running job, e.g. "step 4/20", and the servers running it."""
+        self._steps[job_id] = f"{text} on {', '.join(workers)}" if workers else text
+        for index, job in enumerate(self._queue.running_jobs):
+            row = self._row(index)
+            if job.id == job_id and row is not None:
+                row.detail.setText(f"{self._running_state(job)} · {job.summary}")
 
     def _running_state(self, job: Job) -> str:
         if job.cancel.is_set():
             return "Cancelling…"
-        return f"Running {self._step}".strip()
+        return f"Running {self._steps.get(job.id, '')}".strip()
 
     def _rebuild(self) -> None:
         self.list.clear()
-        running = self._queue.running
-        if running is None:
-            self._step = ""
-        else:
-            self._add(running, self._running_state(running), removable=False)
+        running = self._queue.running_jobs
+        self._steps = {job.id: self._steps[job.id] for job in running if job.id in self._steps}
+        for job in running:
+            self._add(job, self._running_state(job), removable=False)
         for position, job in enumerate(self._queue.waiting, start=1):
             self._add(job, f"Waiting #{position}", removable=True)
         self.empty.setVisible(self.list.count() == 0)
         self.list.setVisible(self.list.count() > 0)
-        self.cancel_button.setEnabled(running is not None and not running.cancel.is_set())
+        self.cancel_button.setEnabled(any(not job.cancel.is_set() for job in running))
         self.clear_button.setEnabled(bool(self._queue.waiting))
 
     def _add(self, job: Job, state: str, removable: bool) -> None:

@@ -88,22 +88,23 @@ class SessionStore:
             return input_image, None
         return input_image, mask.convertToFormat(QImage.Format.Format_Grayscale8)
 
-    def save_running(self, request: dict[str, Any] | None) -> None:
-        """Note the job now running (None: none is); one still noted at start was interrupted."""
-        if request is None:
-            self.running_file.unlink(missing_ok=True)
+    def save_running(self, requests: list[dict[str, Any]]) -> None:
+        """Note the jobs now running (none: the note goes); jobs still noted at start were
+        interrupted."""
+        if requests:
+            write_text_atomic(self.running_file, json.dumps({"requests": requests}))
         else:
-            write_text_atomic(self.running_file, json.dumps({"request": request}))
+            self.running_file.unlink(missing_ok=True)
 
-    def take_interrupted(self) -> dict[str, Any]:
-        """The request of a job running when the studio stopped ({} if none); forgets it."""
+    def take_interrupted(self) -> list[dict[str, Any]]:
+        """The requests of the jobs running when the studio stopped; forgets them."""
         try:
             data = json.loads(self.running_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
         self.running_file.unlink(missing_ok=True)
-        request = data.get("request") if isinstance(data, dict) else None
-        return request if isinstance(request, dict) else {}
+        requests = data.get("requests") if isinstance(data, dict) else None
+        return [r for r in requests if isinstance(r, dict)] if isinstance(requests, list) else []
 
     def save_layout(self, geometry: QByteArray, dock_state: QByteArray) -> None:
         data = {"geometry": _b64(geometry), "state": _b64(dock_state)}

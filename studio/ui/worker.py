@@ -4,14 +4,20 @@
 it never touches widgets. `WorkerClient` lives on the UI thread, owns the thread, and sends
 requests in as queued signals. Cancelling sets the job's `threading.Event` directly from the
 UI thread, so a cancel never waits in the queue behind the job it is meant to stop.
+
+A backend that runs several jobs at once (ComfyUI servers: one job each) gets them on that
+many lane threads, started from the worker thread; the local engine runs one job at a time
+on the worker thread itself. Signals about a job carry its id.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -59,8 +65,8 @@ class EngineWorker(QObject):
     """Runs on the worker thread. Slots are invoked through queued signals only."""
 
     started = Signal(int)  # job id
-    progress = Signal(object)  # StepUpdate
-    preview = Signal(QImage)  # the clean-image estimate (x0)
+    progress = Signal(int, object)  # job id, StepUpdate
+    preview = Signal(int, QImage)  # job id, the clean-image estimate (x0)
     step_previews = Signal(int, int, QImage, QImage)  # step, total, x0, x_t
     finished = Signal(int, object)  # job id, FinishedJob
     failed = Signal(int, str)  # job id, message fit to show a person
@@ -82,6 +88,8 @@ class EngineWorker(QObject):
         self._engine: EngineProtocol | None = None
         self._history: HistoryStore | None = None
         self._loaded: ModelInfo | None = None
+        self._model_lock = threading.Lock()  # lanes may ask for a model at once
+        self._lanes: ThreadPoolExecutor | None = None
         self.sight = SightWorker(self._ensure_engine, self)
 
     def _ensure_engine(self) -> EngineProtocol:
@@ -90,13 +98,14 @@ class EngineWorker(QObject):
         return self._engine
 
     def _ensure_model(self, model: str) -> None:
-        if self._loaded is not None and model in (self._loaded.id, str(self._loaded.path)):
-            return
-        engine = self._ensure_engine()
-        self.sight.release()
-        self.model_loading.emit(model)
-        self._loaded = engine.load_model(model, self.load_progress.emit)
-        self.model_loaded.emit(self._loaded)
+        with self._model_lock:
+            if self._loaded is not None and model in (self._loaded.id, str(self._loaded.path)):
+                return
+            engine = self._ensure_engine()
+            self.sight.release()
+            self.model_loading.emit(model)
+            self._loaded = engine.load_model(model, self.load_progress.emit)
+            self.model_loaded.emit(self._loaded)
 
     @Slot()
     def list_models(self) -> None:
@@ -141,6 +150,7 @@ class EngineWorker(QObject):
         keys = ("model_folders", "precision", "servers")
         if all(getattr(old, key) == getattr(settings, key) for key in keys):
             return
+        self.stop_lanes()
         if hasattr(self._engine, "close"):  # a remote backend's connections
             self._engine.close()
         self._engine = None
@@ -151,9 +161,30 @@ class EngineWorker(QObject):
 
     @Slot(int, object, object)
     def generate(self, job_id: int, request: GenerationRequest, cancel: threading.Event) -> None:
+        """Run the job here, or on a lane when the backend runs several jobs at once."""
         if cancel.is_set():
             self.cancelled.emit(job_id)
             return
+        try:
+            parallel = self._ensure_engine().features.parallel_jobs
+        except Exception as exc:
+            log.exception("the engine could not start")
+            self.failed.emit(job_id, _message(exc))
+            return
+        if parallel > 1:
+            if self._lanes is None:
+                self._lanes = ThreadPoolExecutor(parallel, thread_name_prefix="studio-lane")
+            self._lanes.submit(self._run, job_id, request, cancel)
+        else:
+            self._run(job_id, request, cancel)
+
+    def stop_lanes(self) -> None:
+        """Wait for the jobs running on lanes (their cancel events are set by then)."""
+        lanes, self._lanes = self._lanes, None
+        if lanes is not None:
+            lanes.shutdown(wait=True)
+
+    def _run(self, job_id: int, request: GenerationRequest, cancel: threading.Event) -> None:
         self.started.emit(job_id)
         try:
             try:
@@ -164,7 +195,8 @@ class EngineWorker(QObject):
                     self.model_loaded.emit(self._loaded)  # the engine keeps the previous model
                 raise
             observers = self.sight.observers_for_run()
-            outcome = self._service().generate(request, self._on_step, cancel, observers=observers)
+            on_step = functools.partial(self._on_step, job_id)
+            outcome = self._service().generate(request, on_step, cancel, observers=observers)
             self.sight.run_finished(outcome.result)
             images = [pil_to_qimage(image) for image in outcome.images]
         except GenerationCancelled:
@@ -182,13 +214,13 @@ class EngineWorker(QObject):
         outputs = self._settings.outputs_folder(self._paths.outputs_dir)
         return StudioService(self._ensure_engine(), self._history, outputs)
 
-    def _on_step(self, update: StepUpdate) -> None:
-        self.progress.emit(update)
+    def _on_step(self, job_id: int, update: StepUpdate) -> None:
+        self.progress.emit(job_id, update)
         if update.preview is not None:
             clean = pil_to_qimage(update.preview)
             noisy = pil_to_qimage(update.noisy_preview or update.preview)
             self.step_previews.emit(update.step, update.total, clean, noisy)
-            self.preview.emit(clean)
+            self.preview.emit(job_id, clean)
 
 
 def _message(exc: BaseException) -> str:
@@ -247,8 +279,10 @@ class WorkerClient(QObject):
         self._list_loras.emit(model)
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Stop the thread once its current slot returns; False if it is still busy."""
+        """Stop the thread once its current slot returns; False if it is still busy. Jobs on
+        lanes are waited for first (cancel them before)."""
         if not self.thread.isRunning():
             return True
+        self.worker.stop_lanes()
         self.thread.quit()
         return self.thread.wait(timeout_ms)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 
 from PIL import Image
 
 from studio.cli import EXIT_BAD_INPUT, main
 from studio.core.metadata import read_png_request
 from tests.remote.conftest import MODEL
+from tests.remote.fake_comfy import FakeComfy
 
 
 def test_generate_on_a_server_writes_a_png_with_both_metadata(fake, tmp_path, capsys):
@@ -39,3 +42,42 @@ def test_an_unreachable_server_is_one_line_and_exit_2(capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"snail-studio: error: 127.0.0.1:{port}: cannot connect")
     assert err.count("\n") == 1
+
+
+def test_a_sweep_on_two_servers_runs_its_cells_on_both_at_once(fake, tmp_path, capsys):
+    second = FakeComfy().start()
+    try:
+        for server in (fake, second):
+            server.scenario.hold_at_step = 1  # each holds its first cell until both have one
+
+        both_held = threading.Event()
+
+        def release_when_both_hold() -> None:
+            deadline = time.monotonic() + 10
+            while not (fake.prompts and second.prompts) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if fake.prompts and second.prompts:
+                both_held.set()
+            for server in (fake, second):
+                server.scenario.release.set()
+
+        releaser = threading.Thread(target=release_when_both_hold, daemon=True)
+        releaser.start()
+        out = tmp_path / "grid.png"
+        servers = ["--server", fake.url, "--server", second.url]
+        args = ["sweep", *servers, "--model", MODEL, "--prompt", "a snail", "--steps", "2"]
+        code = main(
+            [*args, "--width", "64", "--height", "64", "--seed", "1,2,3,4", "--out", str(out)]
+        )
+        assert code == 0, capsys.readouterr().err
+        releaser.join(5)
+        assert len(fake.prompts) + len(second.prompts) == 4
+        assert both_held.is_set()  # one cell held on each server at the same time
+        seeds = sorted(
+            body["prompt"]["3"]["inputs"]["seed"] for body in fake.prompts + second.prompts
+        )
+        assert seeds == [1, 2, 3, 4]
+        with Image.open(out) as grid:
+            assert grid.width >= 4 * 64
+    finally:
+        second.stop()

@@ -42,7 +42,7 @@ class StepGate:
         self._open = threading.Event()
         window.client.worker.progress.connect(self._on_progress, Qt.ConnectionType.DirectConnection)
 
-    def _on_progress(self, update) -> None:
+    def _on_progress(self, _job_id, update) -> None:
         if update.step == self.at_step and not self._open.is_set():
             self.reached.set()
             self._open.wait(E2E_TIMEOUT / 1000)
@@ -118,8 +118,8 @@ def test_typed_prompt_and_ctrl_enter_preview_every_step_then_save(
     saved = saved_by_job(qtbot, events)
     idle(qtbot, window)
 
-    assert [update.step for (update,) in events.args("progress")] == list(range(1, STEPS + 1))
-    previews = [qimage_to_pil(image).tobytes() for (image,) in events.args("preview")]
+    assert [update.step for (_, update) in events.args("progress")] == list(range(1, STEPS + 1))
+    previews = [qimage_to_pil(image).tobytes() for (_, image) in events.args("preview")]
     assert len(previews) == STEPS and len(set(previews)) > 1  # the latents change every step
     assert shown_previews == [QSize(64, 64)] * STEPS  # stretched over the result's size
     assert pngs(paths) == [saved]
@@ -187,7 +187,7 @@ def test_escape_cancels_mid_run_and_the_app_stays_usable(real_window, qtbot, pat
     idle(qtbot, window)
 
     # The engine stopped at the step where Esc arrived, and nothing was written.
-    assert [update.step for (update,) in events.args("progress")] == [1, 2]
+    assert [update.step for (_, update) in events.args("progress")] == [1, 2]
     assert pngs(paths) == [] and HistoryStore(paths.history_db).count() == 0
     assert window.statusBar().currentMessage() == "Cancelled"
     assert not window.canvas.has_preview()

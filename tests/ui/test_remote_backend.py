@@ -54,7 +54,7 @@ def test_the_worker_generates_on_a_server_with_previews_and_saves(qtbot, paths, 
         request = GenerationRequest("a snail", model=MODEL, steps=3, seed=5, width=64, height=64)
         client.submit(JobQueue().add(request))
         _, finished = events.wait(qtbot, "finished")
-        assert [u.step for (u,) in events.args("progress")] == [1, 2, 3]
+        assert [u.step for (_, u) in events.args("progress")] == [1, 2, 3]
         assert len(events.args("preview")) == 3
         assert '"KSampler"' in Image.open(finished.outcome.paths[0]).info["prompt"]
     finally:

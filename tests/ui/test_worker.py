@@ -57,8 +57,8 @@ def test_generate_reports_steps_and_saves_before_finishing(
     saved = done.outcome.paths
     assert job_id == j.id
     assert events.args("started") == [(j.id,)]
-    assert [u.step for (u,) in events.args("progress")] == [1, 2, 3, 4]
-    previews = [image for (image,) in events.args("preview")]
+    assert [u.step for (_, u) in events.args("progress")] == [1, 2, 3, 4]
+    previews = [image for (_, image) in events.args("preview")]
     assert len(previews) == 4 and all(isinstance(p, QImage) and not p.isNull() for p in previews)
     assert len(saved) == 1 and saved[0].is_file()
     assert saved[0].parent == paths.outputs_dir
