@@ -13,13 +13,16 @@ from pathlib import Path
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
-def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = False) -> Path:
+def write_bytes_atomic(
+    path: Path, data: bytes, *, durable: bool = False, private: bool = False
+) -> Path:
     """Write `data` to `path` atomically; `durable` also fsyncs before the rename, for files
-    the caller reports as saved once this returns."""
+    the caller reports as saved once this returns; `private` files (secrets) are readable by
+    their owner only."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, _CREATE, 0o666)
+    fd = os.open(tmp, _CREATE, 0o600 if private else 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -33,5 +36,5 @@ def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = False) -> Pat
     return path
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    return write_bytes_atomic(path, text.encode("utf-8"))
+def write_text_atomic(path: Path, text: str, *, private: bool = False) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"), private=private)

@@ -73,7 +73,8 @@ class Settings:
         return Path(self.output_dir).expanduser() if self.output_dir else default
 
     def save(self, path: Path) -> None:
-        write_text_atomic(path, json.dumps(dataclasses.asdict(self), indent=2))
+        """Readable by the user only: it may hold servers' tokens."""
+        write_text_atomic(path, json.dumps(dataclasses.asdict(self), indent=2), private=True)
 
 
 def _fits(value: Any, default: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,14 @@ def test_save_and_load_round_trip(tmp_path):
     settings.save(path)
     assert Settings.load(path) == settings
     assert [p.name for p in path.parent.iterdir()] == ["settings.json"]  # no temp file left
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX's")
+def test_the_settings_file_holding_server_tokens_is_the_users_alone(tmp_path):
+    path = tmp_path / "settings.json"
+    Settings(servers=[{"url": "https://gpu-box:8188", "token": "s3cret"}]).save(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert Settings.load(path).servers[0]["token"] == "s3cret"
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
