@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.queue_panel.cancel_requested.connect(self.cancel)
         self.queue.changed.connect(self._queue_changed)
         h.show_requested.connect(lambda entry: ws.show_file(entry.path))
+        h.show_requested.connect(self.sight.entry_shown)
         h.use_as_input_requested.connect(lambda entry: ws.show_file(entry.path, as_input=True))
         h.restore_requested.connect(lambda e: ws.restore_parameters(e.request, e.path.name))
         h.compare_requested.connect(lambda entries: tasks.spawn(self._compare_entries(entries)))

@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QImage, QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QFileDialog
 
 from studio.core.errors import ImageError, RequestError
+from studio.core.history import HistoryEntry
 from studio.core.request import MAX_SEED, GenerationRequest
 from studio.core.sweep import Sweep, guidance_table
 from studio.core.sweep_grid import render_grid, save_grid
@@ -66,11 +67,12 @@ class SightController(QObject):
         # cell index -> the finished job's first image, in memory (PIL for the grid, QImage
         # for the compare view): nothing is read back from disk
         self._sweep_cells: dict[int, tuple[Image.Image, QImage]] = {}
+        self._run_of: dict[Path, int] = {}  # a saved image -> the job (run) that made it
 
         # Worker signals go to bound methods of objects on this thread, which Qt queues to
         # it; a lambda would run on the worker thread.
         bar, sight = self.bar, worker.sight
-        worker.started.connect(self._job_started)
+        worker.started.connect(bar.run_started)
         worker.step_previews.connect(bar.add_step)
         worker.finished.connect(self._job_finished)
         worker.failed.connect(self._job_failed)
@@ -82,6 +84,7 @@ class SightController(QObject):
         bar.attention_toggled.connect(self.client.set_record_attention)
         bar.attention_step_requested.connect(self.client.attention_at)
         sight.run_kept.connect(self._run_kept)
+        sight.runs_kept.connect(self._runs_kept)
         sight.step_decoded.connect(self._step_decoded)
         sight.timeline_exported.connect(self._exported)
         sight.attention_ready.connect(bar.set_words)
@@ -123,23 +126,30 @@ class SightController(QObject):
     def _exported(self, path: str) -> None:
         self._message(f"Timeline written: {path}")
 
-    def _run_kept(self, steps: int) -> None:
-        self.bar.run_ended(kept=steps > 0)
+    def _run_kept(self, job_id: int, steps: int) -> None:
+        self.bar.run_ended(job_id, kept=steps > 0)
 
-    def _job_started(self, _job_id: int) -> None:
-        self.bar.run_started()
+    def _runs_kept(self, job_ids: list[int]) -> None:
+        self.bar.keep_only(job_ids)
+        self._run_of = {path: job for path, job in self._run_of.items() if job in job_ids}
+
+    def entry_shown(self, entry: HistoryEntry) -> None:
+        """The timeline follows the image on the canvas: its run's steps, while kept."""
+        self.bar.show_run(self._run_of.get(entry.path))
 
     def _job_failed(self, job_id: int, _message: str) -> None:
         self._job_ended(job_id)
 
-    def _export(self, kind: str) -> None:
+    def _export(self, job_id: int, kind: str) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Export timeline", f"timeline-{kind}.webp", ANIMATION_FILTER
         )
         if path:
-            self.client.export_timeline(Path(path), kind)
+            self.client.export_timeline(job_id, Path(path), kind)
 
     def _job_finished(self, job_id: int, finished: FinishedJob) -> None:
+        for entry in finished.outcome.entries:
+            self._run_of[entry.path] = job_id
         if job_id in self._sweep_jobs and finished.images:
             cell = (finished.outcome.images[0], finished.images[0])
             self._sweep_cells[self._sweep_jobs.pop(job_id)] = cell
@@ -147,7 +157,6 @@ class SightController(QObject):
                 tasks.spawn(self._finish_sweep())
 
     def _job_ended(self, job_id: int) -> None:
-        self.bar.run_ended(kept=False)
         if job_id in self._sweep_jobs:
             self._sweep_jobs.clear()
             self._error("A job of the sweep did not finish; the grid was not made")

@@ -1,6 +1,7 @@
-"""The worker thread's side of seeing the diffusion: the last run's timeline and attention,
-and the noise lab. A child of `EngineWorker`, so it lives on the worker thread too; its
-slots are called through queued signals (`SightClient`), and it answers with signals.
+"""The worker thread's side of seeing the diffusion: the last runs' timelines (by job id), the
+last run's attention, and the noise lab. A child of `EngineWorker`, so it lives on the worker
+thread too; its slots are called through queued signals (`SightClient`), and it answers with
+signals.
 
 The engine's sight modules (torch) are imported here, on the worker thread, when first used.
 """
@@ -28,7 +29,8 @@ CLEAN, NOISY = "x0", "xt"
 
 
 class SightWorker(QObject):
-    run_kept = Signal(int)  # steps of the finished run kept for decoding (0: none)
+    run_kept = Signal(int, int)  # job id, steps of its run kept for decoding (0: none)
+    runs_kept = Signal(list)  # the job ids whose runs are kept, oldest first
     step_decoded = Signal(int, str, QImage)  # step, CLEAN or NOISY, full-quality image
     timeline_exported = Signal(str)  # path
     # [(word, QImage overlay)] for the last run's first image, and the step (0: all steps)
@@ -42,7 +44,7 @@ class SightWorker(QObject):
         super().__init__(parent)
         self._engine = engine
         self.record_attention = False  # set from the UI thread; read once per run
-        self._timeline: Any = None
+        self._runs: Any = None  # RecentRuns, once a real engine ran
         self._attention: Any = None
         self._attention_source: tuple[Image.Image, str] | None = None
         self._lab: Any = None
@@ -53,24 +55,37 @@ class SightWorker(QObject):
     def release(self) -> None:
         """Drop what holds the resident pipeline (the kept run, the lab), so that switching
         models really frees the old one."""
-        self._timeline = self._attention = self._attention_source = None
+        if self._runs is not None:
+            self._runs = None
+            self.runs_kept.emit([])
+        self._attention = self._attention_source = None
         self._lab = self._lab_image = None
 
-    def observers_for_run(self) -> list[Any]:
+    def observers_for_run(self, job_id: int) -> list[Any]:
         """A timeline (and attention when asked) for the real engine; none for another
         engine (a test's fake), which has no latents, and then torch is never imported."""
         if not _is_real_engine(self._engine()):
             return []
         from studio.engine.attention import AttentionRecorder
-        from studio.engine.timeline import Timeline
+        from studio.engine.recent_runs import RecentRuns
 
-        self._timeline = self._timeline or Timeline()
+        self._runs = self._runs or RecentRuns()
         self._attention = AttentionRecorder() if self.record_attention else None
-        return [self._timeline] + ([self._attention] if self._attention else [])
+        return [self._runs.start(job_id)] + ([self._attention] if self._attention else [])
 
-    def run_finished(self, result: GenerationResult) -> None:
-        kept = len(self._timeline.steps) if self._timeline is not None else 0
-        self.run_kept.emit(kept)
+    def run_ended(self, job_id: int, result: GenerationResult | None) -> None:
+        """The job's run is kept when it made `result`; a failed or cancelled one is not."""
+        kept = 0
+        if self._runs is not None:
+            if result is None:
+                self._runs.drop(job_id)
+            else:
+                self._runs.finish(job_id)
+            kept = len(self._runs.get(job_id).steps) if job_id in self._runs else 0
+            self.runs_kept.emit(self._runs.keys())
+        self.run_kept.emit(job_id, kept)
+        if result is None:
+            return
         if self._attention is None or not self._attention.steps:
             self._attention_source = None
             return
@@ -95,32 +110,32 @@ class SightWorker(QObject):
 
     # -- timeline --------------------------------------------------------------------------
 
-    @Slot(int, str)
-    def decode_step(self, step: int, which: str) -> None:
+    @Slot(int, int, str)
+    def decode_step(self, job_id: int, step: int, which: str) -> None:
         try:
             from studio.engine.timeline import Latent
 
-            image = self._kept_timeline().decode(step, Latent(which))
+            image = self._kept_timeline(job_id).decode(step, Latent(which))
         except Exception as exc:
             self._fail("decode the step", exc)
             return
         self.step_decoded.emit(step, which, pil_to_qimage(image))
 
-    @Slot(str, str)
-    def export_timeline(self, path: str, which: str) -> None:
+    @Slot(int, str, str)
+    def export_timeline(self, job_id: int, path: str, which: str) -> None:
         try:
             from studio.engine.timeline import Latent
 
-            written = self._kept_timeline().export(Path(path), Latent(which))
+            written = self._kept_timeline(job_id).export(Path(path), Latent(which))
         except Exception as exc:
             self._fail("export the timeline", exc)
             return
         self.timeline_exported.emit(str(written))
 
-    def _kept_timeline(self) -> Any:
-        if self._timeline is None or not self._timeline.steps:
+    def _kept_timeline(self, job_id: int) -> Any:
+        if self._runs is None:
             raise RuntimeError("no run has been kept yet")
-        return self._timeline
+        return self._runs.get(job_id)
 
     # -- noise lab -------------------------------------------------------------------------
 
@@ -178,8 +193,8 @@ def _is_real_engine(engine: EngineProtocol) -> bool:
 class SightClient(QObject):
     """UI-thread handle: queued calls into the worker's `SightWorker`."""
 
-    _decode = Signal(int, str)
-    _export = Signal(str, str)
+    _decode = Signal(int, int, str)
+    _export = Signal(int, str, str)
     _open_lab = Signal(str, object, int)
     _noise_at = Signal(int)
     _denoise = Signal(object, int)
@@ -199,14 +214,14 @@ class SightClient(QObject):
     def set_record_attention(self, on: bool) -> None:
         self.worker.record_attention = on
 
-    def decode_step(self, step: int, which: str) -> None:
-        self._decode.emit(step, which)
+    def decode_step(self, job_id: int, step: int, which: str) -> None:
+        self._decode.emit(job_id, step, which)
 
     def attention_at(self, step: int) -> None:
         self._attention_at.emit(step)
 
-    def export_timeline(self, path: Path, which: str) -> None:
-        self._export.emit(str(path), which)
+    def export_timeline(self, job_id: int, path: Path, which: str) -> None:
+        self._export.emit(job_id, str(path), which)
 
     def open_noise_lab(self, model: str, image: Image.Image, seed: int) -> None:
         self._open_lab.emit(model, image, seed)

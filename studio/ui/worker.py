@@ -186,6 +186,7 @@ class EngineWorker(QObject):
 
     def _run(self, job_id: int, request: GenerationRequest, cancel: threading.Event) -> None:
         self.started.emit(job_id)
+        result = None  # the run's result, once it made one
         try:
             try:
                 self._ensure_model(request.model)
@@ -194,10 +195,11 @@ class EngineWorker(QObject):
                 if self._loaded is not None:
                     self.model_loaded.emit(self._loaded)  # the engine keeps the previous model
                 raise
-            observers = self.sight.observers_for_run()
+            observers = self.sight.observers_for_run(job_id)
             on_step = functools.partial(self._on_step, job_id)
             outcome = self._service().generate(request, on_step, cancel, observers=observers)
-            self.sight.run_finished(outcome.result)
+            result = outcome.result
+            self.sight.run_ended(job_id, result)
             images = [pil_to_qimage(image) for image in outcome.images]
         except GenerationCancelled:
             self.cancelled.emit(job_id)
@@ -207,6 +209,9 @@ class EngineWorker(QObject):
             self.failed.emit(job_id, _message(exc))
         else:
             self.finished.emit(job_id, FinishedJob(outcome, images))
+        finally:
+            if result is None:
+                self.sight.run_ended(job_id, None)
 
     def _service(self) -> StudioService:
         if self._history is None:

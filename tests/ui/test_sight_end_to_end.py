@@ -37,7 +37,7 @@ def test_a_kept_step_decodes_at_full_size_and_the_run_exports(real_window, qtbot
     qtbot.waitUntil(lambda: len(decoded) > 0, timeout=E2E_TIMEOUT)
     assert decoded == [(QSize(64, 64), True)]  # shown from the UI thread, never the worker
     target = tmp_path / "run.gif"
-    window.sight.client.export_timeline(target, "xt")
+    window.sight.client.export_timeline(bar.shown_run(), target, "xt")
     qtbot.waitUntil(target.exists, timeout=E2E_TIMEOUT)
     qtbot.waitUntil(
         lambda: "Timeline written" in window.statusBar().currentMessage(), timeout=E2E_TIMEOUT
@@ -81,3 +81,24 @@ def test_noise_lab_shows_frames_and_denoises_from_the_chosen_step(real_window, q
     # second step, so img2img runs three of the four: strength 0.75.
     assert (request.mode, request.strength) == (Mode.IMG2IMG, 0.75)
     lab.close()
+
+
+def test_an_earlier_image_in_the_history_brings_back_its_runs_steps(real_window, qtbot):
+    window, bar = real_window, real_window.sight.bar
+    events = WorkerEvents(window.client.worker)
+    window.panel.steps.setValue(4)
+    generate(window, qtbot, events)
+    first_run = bar.shown_run()
+    window.panel.steps.setValue(2)
+    generate(window, qtbot, events, count=2)
+    qtbot.waitUntil(lambda: bar.steps() == [1, 2], timeout=E2E_TIMEOUT)
+    older = window.history.entries()[-1]  # newest first
+    assert older.request.steps == 4
+    window.history.show_requested.emit(older)
+    assert bar.shown_run() == first_run and bar.steps() == [1, 2, 3, 4]
+    decoded = []
+    window.canvas.show_preview = lambda image, size=None: decoded.append(image.size())
+    bar.slider.setValue(3)
+    decoded.clear()
+    bar.full.click()
+    qtbot.waitUntil(lambda: QSize(64, 64) in decoded, timeout=E2E_TIMEOUT)

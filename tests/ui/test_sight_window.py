@@ -133,11 +133,11 @@ def test_switching_models_lets_go_of_the_kept_run(qapp, paths, fake_engine):
 
     worker = EngineWorker(lambda _settings: fake_engine, Settings(), paths)
     worker.load_model("snail-mini")
-    worker.sight._timeline = kept = object()  # holds the old model's pipeline
+    worker.sight._runs = kept = object()  # holds the old model's pipeline
     worker.load_model("snail-mini")
-    assert worker.sight._timeline is kept  # the same model: nothing to free
+    assert worker.sight._runs is kept  # the same model: nothing to free
     worker.load_model("other-sd15")
-    assert worker.sight._timeline is None
+    assert worker.sight._runs is None
 
 
 def test_clicking_a_word_of_the_prompt_shows_its_attention_map(window, qtbot):
