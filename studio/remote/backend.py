@@ -35,6 +35,7 @@ from studio.remote.job import JobLimits, JobOutput, run_workflow
 from studio.remote.pool import ServerPool
 from studio.remote.samplers import to_comfy
 from studio.remote.server import ServerConfig
+from studio.remote.ui_workflow import NodeDefinitionCache
 from studio.remote.uploads import Uploads
 from studio.remote.workflows import build_workflow
 
@@ -57,6 +58,7 @@ class ComfyBackend:
         self.pool = ServerPool([Connection(server, timeout) for server in servers])
         self.limits = limits or JobLimits()
         self._uploads = Uploads()
+        self._definitions = NodeDefinitionCache()
 
     @property
     def features(self) -> BackendFeatures:
@@ -166,8 +168,9 @@ class ComfyBackend:
                 )
             try:
                 workflow = self._workflow(connection, job)
+                graph = self._definitions.ui_workflow(connection, workflow)
                 output = run_workflow(
-                    connection, workflow, progress.reporter(index), halt, self.limits
+                    connection, workflow, progress.reporter(index), halt, self.limits, graph
                 )
                 self.pool.mark_up(connection)
                 return output, connection.name
