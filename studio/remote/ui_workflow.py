@@ -5,9 +5,10 @@ The API format names each input; the UI format keeps links in `inputs` slots and
 values in a list by position. The positions come from each node's definition in the server's
 `/object_info`: its inputs in `input_order` (required, then optional). An input of a data
 type (MODEL, CLIP, LATENT, CONDITIONING...) is a slot; INT, FLOAT, STRING, BOOLEAN and lists
-of choices are widgets. Widgets the frontend adds of its own are kept in place: the value
-after a seed (`control_after_generate`: "fixed", so the graph makes the same image) and the
-upload button after an image chooser's required inputs.
+of choices are widgets. A widget fed by a link is a slot marked with its widget and keeps
+its place among the values. Widgets the frontend adds of its own are kept in place too: the
+value after a seed (`control_after_generate`: "fixed", so the graph makes the same image) and
+the upload button after an image chooser's required inputs.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ log = logging.getLogger(__name__)
 
 VERSION = 0.4
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
-UPLOAD_OPTIONS = ("image_upload", "video_upload", "animated_image_upload")
 SEED_CONTROL = "fixed"
+UPLOAD_BUTTON = "image"  # what the frontend stores for an image chooser's upload button
 _COLUMN = 380  # px between columns, left to right by depth in the graph
 _GAP = 40
 _WIDTH = 320
@@ -91,6 +92,7 @@ class _Shape:
         self.class_type = node["class_type"]
         self.definition = definition
         self.slots: list[tuple[str, Any]] = []
+        self.linked_widgets: set[str] = set()
         self.widgets: list[Any] = []
         self.links: dict[str, int] = {}
         values = node["inputs"]
@@ -99,22 +101,29 @@ class _Shape:
             order = (definition.get("input_order") or {}).get(group) or list(specs)
             for name in order:
                 kind, options = _spec(specs[name])
-                value = values.get(name)
-                if _is_widget(kind, options) and not _is_link(value):
-                    self.widgets.append(value if name in values else _default(kind, options))
-                    if options.get("control_after_generate"):
-                        self.widgets.append(SEED_CONTROL)
-                else:
-                    self.slots.append((name, "COMBO" if isinstance(kind, list) else kind))
-            if group == "required" and any(
-                _spec(spec)[1].get(option) for spec in specs.values() for option in UPLOAD_OPTIONS
-            ):
-                self.widgets.append("image")
+                value = values.get(name, _default(kind, options))
+                slot_type = "COMBO" if isinstance(kind, list) else kind
+                if not _is_widget(kind, options):
+                    self.slots.append((name, slot_type))
+                    continue
+                if _is_link(value):
+                    self.slots.append((name, slot_type))
+                    self.linked_widgets.add(name)
+                    value = _default(kind, options)
+                self.widgets.append(value)
+                if options.get("control_after_generate"):
+                    self.widgets.append(SEED_CONTROL)
+            if group == "required" and any(_spec(s)[1].get("image_upload") for s in specs.values()):
+                self.widgets.append(UPLOAD_BUTTON)
 
     def inputs(self) -> list[dict[str, Any]]:
-        return [
-            {"name": name, "type": kind, "link": self.links.get(name)} for name, kind in self.slots
-        ]
+        slots = []
+        for name, kind in self.slots:
+            slot: dict[str, Any] = {"name": name, "type": kind, "link": self.links.get(name)}
+            if name in self.linked_widgets:
+                slot["widget"] = {"name": name}
+            slots.append(slot)
+        return slots
 
     def outputs(self) -> list[dict[str, Any]]:
         types = self.definition.get("output") or []

@@ -166,3 +166,16 @@ def test_a_node_without_a_definition_gives_no_graph(fake):
         assert cache.ui_workflow(connection, api) is None
     finally:
         connection.close()
+
+
+def test_a_widget_fed_by_a_link_is_a_marked_slot_and_keeps_its_place():
+    api = _api("checkpoint txt2img")
+    api["40"] = {"class_type": "SeedSource", "inputs": {}}
+    api["3"]["inputs"]["seed"] = ["40", 0]
+    source = {"input": {"required": {}}, "output": ["INT"], "output_name": ["seed"]}
+    graph = ui_workflow(api, {**DEFINITIONS, "SeedSource": source})
+    sampler = next(n for n in graph["nodes"] if n["type"] == "KSampler")
+    assert sampler["widgets_values"] == [0, "fixed", 5, 7.5, "euler", "normal", 1.0]
+    seed = sampler["inputs"][1]
+    assert seed["name"] == "seed" and seed["widget"] == {"name": "seed"}
+    assert graph["links"][seed["link"] - 1] == [seed["link"], 40, 0, 3, 1, "INT"]
