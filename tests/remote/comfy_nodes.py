@@ -1,7 +1,9 @@
 """The stock nodes the client uses, as ComfyUI 0.3.75's `/object_info` describes them (from
-its `nodes.py` and `comfy_extras/`; tooltips left out). Nodes in the newer schema
-(TripleCLIPLoader, EmptySD3LatentImage, FluxGuidance, ImageBlur) give a combo as
-`["COMBO", {"options": [...]}]`, the others as `[[...], {}]`.
+its `nodes.py` and `comfy_extras/`; tooltips left out, sampler list shortened). Input order,
+input kinds and outputs were compared with what 0.3.75's own node classes report. Nodes in
+the newer schema (TripleCLIPLoader, EmptySD3LatentImage, FluxGuidance, ImageBlur) give a combo
+as `["COMBO", {"options": [...]}]`, the others as `[[...]]` or `[[...], {...}]`; an input
+without options is a one-element list, as the real server sends it.
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ def definitions(
     clip = ["CLIP", {}]
     cond = ["CONDITIONING", {}]
     latent = ["LATENT", {}]
-    image, mask, model, vae = ["IMAGE", {}], ["MASK", {}], ["MODEL", {}], ["VAE", {}]
-    te = [list(text_encoders), {}]
+    image, model, vae = ["IMAGE", {}], ["MODEL", {}], ["VAE", {}]
+    te = [list(text_encoders)]
     te_v3 = ["COMBO", {"options": list(text_encoders)}]
     size = {"width": _int(512, 16, step=8), "height": _int(512, 16, step=8)}
     size_16 = {"width": _int(1024, 16, step=16), "height": _int(1024, 16, step=16)}
@@ -80,14 +82,14 @@ def definitions(
         _node(
             "UNETLoader",
             {
-                "unet_name": [list(diffusion_models), {}],
-                "weight_dtype": [["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"], {}],
+                "unet_name": [list(diffusion_models)],
+                "weight_dtype": [["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"]],
             },
             ["MODEL"],
         ),
         _node(
             "CLIPLoader",
-            {"clip_name": te, "type": [["stable_diffusion", "sd3", "flux2"], {}]},
+            {"clip_name": te, "type": [["stable_diffusion", "sd3", "flux2"]]},
             ["CLIP"],
             {"device": [["default", "cpu"], {"advanced": True}]},
         ),
@@ -96,7 +98,7 @@ def definitions(
             {
                 "clip_name1": te,
                 "clip_name2": te,
-                "type": [["sdxl", "sd3", "flux", "hunyuan_video", "hidream"], {}],
+                "type": [["sdxl", "sd3", "flux", "hunyuan_video", "hidream"]],
             },
             ["CLIP"],
             {"device": [["default", "cpu"], {"advanced": True}]},
@@ -106,7 +108,7 @@ def definitions(
             {"clip_name1": te_v3, "clip_name2": te_v3, "clip_name3": te_v3},
             ["CLIP"],
         ),
-        _node("VAELoader", {"vae_name": [list(vaes), {}]}, ["VAE"]),
+        _node("VAELoader", {"vae_name": [[*vaes, "pixel_space"]]}, ["VAE"]),
         _node(
             "LoraLoader",
             {
@@ -128,7 +130,7 @@ def definitions(
             {"conditioning": cond, "guidance": _float(3.5, 0, 100)},
             ["CONDITIONING"],
         ),
-        _node("ModelSamplingSD3", {"model": model, "shift": _float(3.0, 0, 100)}, ["MODEL"]),
+        _node("ModelSamplingSD3", {"model": ["MODEL"], "shift": _float(3.0, 0, 100)}, ["MODEL"]),
         _node("EmptyLatentImage", {**size, "batch_size": _int(1, 1, 4096)}, ["LATENT"]),
         _node("EmptySD3LatentImage", {**size_16, "batch_size": _int(1, 1, 4096)}, ["LATENT"]),
         _node(
@@ -148,7 +150,7 @@ def definitions(
             ["LATENT"],
         ),
         _node("VAEDecode", {"samples": latent, "vae": vae}, ["IMAGE"]),
-        _node("VAEEncode", {"pixels": image, "vae": vae}, ["LATENT"]),
+        _node("VAEEncode", {"pixels": ["IMAGE"], "vae": ["VAE"]}, ["LATENT"]),
         _node(
             "SaveImage",
             {"images": image, "filename_prefix": ["STRING", {"default": "ComfyUI"}]},
@@ -160,24 +162,24 @@ def definitions(
             "LoadImageMask",
             {
                 "image": [list(inputs), {"image_upload": True}],
-                "channel": [["alpha", "red", "green", "blue"], {}],
+                "channel": [["alpha", "red", "green", "blue"]],
             },
             ["MASK"],
         ),
-        _node("SetLatentNoiseMask", {"samples": latent, "mask": mask}, ["LATENT"]),
+        _node("SetLatentNoiseMask", {"samples": ["LATENT"], "mask": ["MASK"]}, ["LATENT"]),
         _node(
             "ImageCompositeMasked",
             {
-                "destination": image,
-                "source": image,
+                "destination": ["IMAGE"],
+                "source": ["IMAGE"],
                 "x": _int(0, 0),
                 "y": _int(0, 0),
                 "resize_source": ["BOOLEAN", {"default": False}],
             },
             ["IMAGE"],
-            {"mask": mask},
+            {"mask": ["MASK"]},
         ),
-        _node("MaskToImage", {"mask": mask}, ["IMAGE"]),
+        _node("MaskToImage", {"mask": ["MASK"]}, ["IMAGE"]),
         _node(
             "ImageBlur",
             {
@@ -189,17 +191,17 @@ def definitions(
         ),
         _node(
             "ImageToMask",
-            {"image": image, "channel": [["red", "green", "blue", "alpha"], {}]},
+            {"image": ["IMAGE"], "channel": [["red", "green", "blue", "alpha"]]},
             ["MASK"],
         ),
         _node(
             "MaskComposite",
             {
-                "destination": mask,
-                "source": mask,
+                "destination": ["MASK"],
+                "source": ["MASK"],
                 "x": _int(0, 0),
                 "y": _int(0, 0),
-                "operation": [["multiply", "add", "subtract", "and", "or", "xor"], {}],
+                "operation": [["multiply", "add", "subtract", "and", "or", "xor"]],
             },
             ["MASK"],
         ),

@@ -191,7 +191,7 @@ class FakeComfy:
                 if name not in node["inputs"]:
                     return _invalid(node_id, node, "required_input_missing", name, name)
             for name, value in node["inputs"].items():
-                kind, options = specs[name][0], specs[name][1]
+                kind, options = specs[name][0], (specs[name][1:] or [{}])[0]
                 choices = options.get("options") if kind == "COMBO" else kind
                 if isinstance(value, list):
                     source = prompt.get(str(value[0]))
