@@ -18,7 +18,13 @@ from typing import Any
 
 from PIL import Image
 
-from studio.core.errors import GenerationCancelled, ModelError, ServerError, ServerUnavailableError
+from studio.core.errors import (
+    GenerationCancelled,
+    ModelError,
+    RequestError,
+    ServerError,
+    ServerUnavailableError,
+)
 from studio.core.features import BackendFeatures
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest, Mode, resolve_request
@@ -29,6 +35,7 @@ from studio.remote.job import JobLimits, JobOutput, run_workflow
 from studio.remote.pool import ServerPool
 from studio.remote.samplers import to_comfy
 from studio.remote.server import ServerConfig
+from studio.remote.ui_workflow import NodeDefinitionCache
 from studio.remote.uploads import Uploads
 from studio.remote.workflows import build_workflow
 
@@ -49,6 +56,7 @@ class ComfyBackend:
         self.pool = ServerPool([Connection(server, timeout) for server in servers])
         self.limits = limits or JobLimits()
         self._uploads = Uploads()
+        self._definitions = NodeDefinitionCache()
 
     @property
     def features(self) -> BackendFeatures:
@@ -98,6 +106,11 @@ class ComfyBackend:
         request.validate()
         to_comfy(request.scheduler)
         info = self._model_info(request.model)
+        if request.scheduler not in info.samplers:
+            raise RequestError(
+                f"the {request.scheduler} sampler does not run {info.family_label}; use one of: "
+                f"{', '.join(info.samplers)}"
+            )
         request = _resolve(request, info)
         request.validate()
         # 2. One job per image; every server with the model takes jobs until none is left
@@ -154,8 +167,9 @@ class ComfyBackend:
             try:
                 progress.restart(index, connection.name)
                 workflow = self._workflow(connection, job)
+                graph = self._definitions.ui_workflow(connection, workflow)
                 output = run_workflow(
-                    connection, workflow, progress.reporter(index), halt, self.limits
+                    connection, workflow, progress.reporter(index), halt, self.limits, graph
                 )
                 self.pool.mark_up(connection)
                 return output, connection.name
@@ -171,19 +185,27 @@ class ComfyBackend:
                 self.pool.release(connection)
 
     def _workflow(self, connection: Connection, job: GenerationRequest) -> dict:
+        """The job's workflow for this server, with the parts of a diffusion model found
+        there (servers may name their text encoders differently)."""
+        try:
+            model = self.pool.catalogs()[connection.name].source(job.model)
+        except KeyError:
+            raise ServerUnavailableError(f"{connection.name} no longer has {job.model}") from None
         if job.mode is Mode.TXT2IMG:
-            return build_workflow(job, job.model)
+            return build_workflow(job, model)
         size = (job.width, job.height)
         image = self._uploads.image(connection, job.init_image, size)
         mask = self._uploads.mask(connection, job.mask, size) if job.mode is Mode.INPAINT else None
-        return build_workflow(job, job.model, image, mask)
+        return build_workflow(job, model, image, mask)
 
 
 def _listed(catalogs: dict[str, ServerCatalog]) -> list[ModelInfo]:
+    """Each model once: the first server's entry, or the first that can run it."""
     seen: dict[str, ModelInfo] = {}
     for catalog in catalogs.values():
         for info in catalog.models():
-            seen.setdefault(info.id, info)
+            if info.id not in seen or (info.usable and not seen[info.id].usable):
+                seen[info.id] = info
     return list(seen.values())
 
 

@@ -7,22 +7,32 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.models import ModelInfo
+from studio.core.schedulers import FLOW_SAMPLERS
 from studio.remote.connection import Connection
+from studio.remote.families import DiffusionModel, family_of, with_parts
 from studio.remote.samplers import REMOTE_SAMPLERS
+from studio.remote.workflows import ModelSource
 
-# kind -> (loader node, input holding the file list)
+# kind -> (loader node, input holding the file list). Text encoders: `models/text_encoders`
+# and `models/clip`; diffusion models: `models/diffusion_models` and `models/unet`.
 LOADERS: dict[str, tuple[str, str]] = {
     "checkpoints": ("CheckpointLoaderSimple", "ckpt_name"),
     "diffusion_models": ("UNETLoader", "unet_name"),
+    "text_encoders": ("DualCLIPLoader", "clip_name1"),
     "vae": ("VAELoader", "vae_name"),
     "loras": ("LoraLoader", "lora_name"),
 }
-NEEDS_PARTS = "a diffusion model alone needs text encoders and a VAE chosen: not supported yet"
+UNKNOWN_FAMILY = (
+    "the name says no family a server runs here (FLUX.1 dev or schnell, SD3, SD3.5 "
+    "large or medium); only a full checkpoint in models/checkpoints runs without"
+)
+FLOW_REMOTE_SAMPLERS = tuple(n for n in REMOTE_SAMPLERS if n in FLOW_SAMPLERS)
 
 
 @dataclass(frozen=True)
 class ServerCatalog:
-    """File names per kind (`checkpoints`, `diffusion_models`, `vae`, `loras`)."""
+    """File names per kind (`checkpoints`, `diffusion_models`, `text_encoders`, `vae`,
+    `loras`)."""
 
     files: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -35,23 +45,48 @@ class ServerCatalog:
         return cls(files)
 
     def models(self) -> list[ModelInfo]:
-        """Checkpoints run; diffusion models are listed with the reason they cannot yet."""
+        """Checkpoints, and diffusion models with the parts found for them; one that lacks
+        a part (or whose family its name does not say) is listed with the reason."""
         infos = [_model(name, "checkpoint") for name in self.files.get("checkpoints", ())]
-        infos += [
-            _model(name, "diffusion model", NEEDS_PARTS)
-            for name in self.files.get("diffusion_models", ())
-        ]
+        for name in self.files.get("diffusion_models", ()):
+            source = self._diffusion_model(name)
+            if isinstance(source, DiffusionModel):
+                infos.append(_diffusion_model_info(source))
+            else:
+                infos.append(_model(name, "diffusion model", source))
         return infos
 
     def runnable(self) -> set[str]:
-        return set(self.files.get("checkpoints", ()))
+        return {info.id for info in self.models() if info.usable}
+
+    def source(self, model: str) -> ModelSource:
+        """What a workflow loads for `model` on this server: a checkpoint's name, or the
+        diffusion model with its parts here. Raises `KeyError` if it cannot run here."""
+        if model in self.files.get("checkpoints", ()):
+            return model
+        if model in self.files.get("diffusion_models", ()):
+            source = self._diffusion_model(model)
+            if isinstance(source, DiffusionModel):
+                return source
+        raise KeyError(model)
+
+    def _diffusion_model(self, name: str) -> DiffusionModel | str:
+        family = family_of(name)
+        if family is None:
+            return UNKNOWN_FAMILY
+        return with_parts(
+            name, family, self.files.get("text_encoders", ()), self.files.get("vae", ())
+        )
 
 
 def _choices(node: Any, name: str) -> tuple[str, ...]:
-    """A loader input's file list: `input.required.<name>[0]`; empty when the node is absent."""
+    """A loader input's file list: `input.required.<name>` is `[[files...], {...}]`, or
+    `["COMBO", {"options": [files...]}]` from nodes in ComfyUI's newer schema (such as
+    TripleCLIPLoader); empty when the node is absent."""
     try:
-        choices = node["input"]["required"][name][0]
-    except (KeyError, IndexError, TypeError):
+        spec = node["input"]["required"][name]
+        choices = spec[1].get("options", []) if spec[0] == "COMBO" else spec[0]
+    except (KeyError, IndexError, TypeError, AttributeError):
         return ()
     return tuple(c for c in choices if isinstance(c, str))
 
@@ -67,4 +102,32 @@ def _model(name: str, kind: str, problem: str | None = None) -> ModelInfo:
         samplers=REMOTE_SAMPLERS,
         family_label=f"ComfyUI {kind}",
         problem=problem,
+    )
+
+
+def _diffusion_model_info(model: DiffusionModel) -> ModelInfo:
+    family = model.family
+    components = tuple(("text_encoder", name) for name in model.encoders)
+    notes = ()
+    optional = family.optional_encoder
+    if optional is not None and len(model.encoders) == len(family.encoders):
+        notes = (f"runs without {optional.label} (no {optional.pattern} on the server)",)
+    return ModelInfo(
+        id=model.unet,
+        name=Path(model.unet).stem,
+        family=family.family,
+        format=Path(model.unet).suffix.lstrip(".") or "file",
+        path=Path(model.unet),
+        native_size=family.native_size,
+        samplers=FLOW_REMOTE_SAMPLERS,
+        family_label=f"{family.label} (ComfyUI diffusion model)",
+        uses_negative_prompt=family.uses_negative_prompt,
+        uses_guidance=family.uses_guidance,
+        uses_true_cfg=family.embedded_guidance,
+        recommended_guidance=family.default_guidance if family.uses_guidance else None,
+        size_multiple=family.size_multiple,
+        default_steps=family.default_steps,
+        variant=family.variant,
+        components=(*components, ("vae", model.vae)),
+        notes=notes,
     )

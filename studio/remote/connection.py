@@ -199,8 +199,18 @@ class Connection:
         except ValueError:
             raise ServerError(f"{self.name}: {path} answered something that is not JSON") from None
 
-    def submit(self, workflow: dict[str, Any], prompt_id: str) -> None:
-        body = {"prompt": workflow, "client_id": self.client_id, "prompt_id": prompt_id}
+    def submit(
+        self, workflow: dict[str, Any], prompt_id: str, graph: dict[str, Any] | None = None
+    ) -> None:
+        """Queue `workflow`; `graph`, its UI-format copy, goes to `extra_pnginfo`, which
+        SaveImage writes into the PNG as the `workflow` chunk."""
+        body: dict[str, Any] = {
+            "prompt": workflow,
+            "client_id": self.client_id,
+            "prompt_id": prompt_id,
+        }
+        if graph is not None:
+            body["extra_data"] = {"extra_pnginfo": {"workflow": graph}}
         response = self.request("POST", "/prompt", json=body)
         if response.status_code == 200:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import queue
 import time
 import uuid
@@ -50,19 +51,29 @@ def run_workflow(
     on_progress: ProgressCallback,
     cancel: StopFlag,
     limits: JobLimits | None = None,
+    graph: dict[str, Any] | None = None,
 ) -> JobOutput:
-    """Run `workflow` to its end on `connection`. Raises `ServerUnavailableError` (may run
-    elsewhere), `ServerError` (failed on the server), or `GenerationCancelled`."""
+    """Run `workflow` (with `graph`, its UI-format copy, if given) to its end on `connection`.
+    Raises `ServerUnavailableError` (may run elsewhere), `ServerError` (failed on the server),
+    or `GenerationCancelled`.
+
+    The image's text is what the server wrote into the PNG; where it wrote no `prompt` or
+    `workflow` (a server started with --disable-metadata), ours are added.
+    """
     limits = limits or JobLimits()
     connection.ensure_connected()
     prompt_id = str(uuid.uuid4())
     events = connection.listen(prompt_id)
     try:
-        connection.submit(workflow, prompt_id)
+        connection.submit(workflow, prompt_id, graph)
         _follow(connection, prompt_id, events, on_progress, cancel, limits)
-        return _fetch(connection, prompt_id)
+        output = _fetch(connection, prompt_id)
     finally:
         connection.unlisten(prompt_id)
+    sent = {"prompt": json.dumps(workflow)}
+    if graph is not None:
+        sent["workflow"] = json.dumps(graph)
+    return JobOutput(output.image, {**sent, **output.png_text})
 
 
 def _follow(

@@ -6,9 +6,11 @@ every image can be remade from its seed alone and the pool can spread them over 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from studio.core.request import GenerationRequest, Mode
+from studio.remote.families import DiffusionModel, RemoteFamily
 from studio.remote.samplers import to_comfy
 
 SAVE_NODE = "9"
@@ -17,15 +19,25 @@ _MAX_BLUR_RADIUS = 31  # ImageBlur's limits
 _MAX_BLUR_SIGMA = 10.0
 
 Workflow = dict[str, dict[str, Any]]
+Link = list[Any]  # [node id, output index]
+# A checkpoint's name, or a diffusion model with its text encoders and VAE
+ModelSource = str | DiffusionModel
 
 
 def _node(class_type: str, **inputs: Any) -> dict[str, Any]:
     return {"class_type": class_type, "inputs": inputs}
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    model: Link
+    clip: Link
+    vae: Link
+
+
 def build_workflow(
     request: GenerationRequest,
-    checkpoint: str,
+    model: ModelSource,
     image_name: str | None = None,
     mask_name: str | None = None,
 ) -> Workflow:
@@ -34,24 +46,24 @@ def build_workflow(
     `image_name` and `mask_name` are the server's names for the uploaded input image and mask
     (white = repaint), both already at the request's size.
     """
-    sampler_name, scheduler = to_comfy(request.scheduler)
-    workflow: Workflow = {
-        "4": _node("CheckpointLoaderSimple", ckpt_name=checkpoint),
-        "6": _node("CLIPTextEncode", text=request.prompt, clip=["4", 1]),
-        "7": _node("CLIPTextEncode", text=request.negative_prompt, clip=["4", 1]),
-    }
+    family = model.family if isinstance(model, DiffusionModel) else None
+    sampler_name, scheduler = to_comfy(request.scheduler, flow=family is not None)
+    workflow: Workflow = {}
+    loaded = _load_diffusion_model(workflow, model) if family else _load_checkpoint(workflow, model)
+    workflow["6"] = _node("CLIPTextEncode", text=request.prompt, clip=loaded.clip)
+    workflow["7"] = _node("CLIPTextEncode", text=request.negative_prompt, clip=loaded.clip)
+    positive, cfg = _guidance(workflow, request, family)
     denoise = 1.0
     if request.mode is Mode.TXT2IMG:
-        workflow["5"] = _node(
-            "EmptyLatentImage", width=request.width, height=request.height, batch_size=1
-        )
+        empty = "EmptySD3LatentImage" if family else "EmptyLatentImage"
+        workflow["5"] = _node(empty, width=request.width, height=request.height, batch_size=1)
         latent = ["5", 0]
     else:
         if image_name is None:
             raise ValueError(f"{request.mode.value} needs the uploaded input image")
         denoise = request.strength
         workflow["10"] = _node("LoadImage", image=image_name)
-        workflow["11"] = _node("VAEEncode", pixels=["10", 0], vae=["4", 2])
+        workflow["11"] = _node("VAEEncode", pixels=["10", 0], vae=loaded.vae)
         latent = ["11", 0]
     if request.mode is Mode.INPAINT:
         if mask_name is None:
@@ -63,21 +75,59 @@ def build_workflow(
         "KSampler",
         seed=request.seed,
         steps=request.steps,
-        cfg=request.guidance_scale,
+        cfg=cfg,
         sampler_name=sampler_name,
         scheduler=scheduler,
         denoise=denoise,
-        model=["4", 0],
-        positive=["6", 0],
+        model=loaded.model,
+        positive=positive,
         negative=["7", 0],
         latent_image=latent,
     )
-    workflow["8"] = _node("VAEDecode", samples=["3", 0], vae=["4", 2])
+    workflow["8"] = _node("VAEDecode", samples=["3", 0], vae=loaded.vae)
     images = ["8", 0]
     if request.mode is Mode.INPAINT:
         images = _paste_back(workflow, request.mask_feather)
     workflow[SAVE_NODE] = _node("SaveImage", filename_prefix=FILENAME_PREFIX, images=images)
     return workflow
+
+
+def _guidance(
+    workflow: Workflow, request: GenerationRequest, family: RemoteFamily | None
+) -> tuple[Link, float]:
+    """The positive conditioning and the cfg. FLUX.1 dev reads the guidance as an input
+    (FluxGuidance) and samples with cfg 1, or real CFG with the negative prompt at
+    `true_cfg_scale`; schnell takes no guidance at all."""
+    positive: Link = ["6", 0]
+    if family is None or (family.uses_guidance and not family.embedded_guidance):
+        return positive, request.guidance_scale
+    if not family.uses_guidance:
+        return positive, 1.0
+    workflow["21"] = _node("FluxGuidance", conditioning=positive, guidance=request.guidance_scale)
+    return ["21", 0], request.true_cfg_scale if request.negative_prompt else 1.0
+
+
+def _load_checkpoint(workflow: Workflow, checkpoint: str) -> _Loaded:
+    workflow["4"] = _node("CheckpointLoaderSimple", ckpt_name=checkpoint)
+    return _Loaded(["4", 0], ["4", 1], ["4", 2])
+
+
+def _load_diffusion_model(workflow: Workflow, model: DiffusionModel) -> _Loaded:
+    """UNETLoader, the text encoders (two through DualCLIPLoader, three through
+    TripleCLIPLoader) and VAELoader; ModelSamplingSD3 after the model when its family shifts."""
+    family = model.family
+    workflow["4"] = _node("UNETLoader", unet_name=model.unet, weight_dtype="default")
+    names = {f"clip_name{i}": name for i, name in enumerate(model.encoders, start=1)}
+    if len(model.encoders) == 3:
+        workflow["19"] = _node("TripleCLIPLoader", **names)
+    else:
+        workflow["19"] = _node("DualCLIPLoader", **names, type=family.clip_type, device="default")
+    workflow["20"] = _node("VAELoader", vae_name=model.vae)
+    unet: Link = ["4", 0]
+    if family.shift is not None:
+        workflow["22"] = _node("ModelSamplingSD3", model=unet, shift=family.shift)
+        unet = ["22", 0]
+    return _Loaded(unet, ["19", 0], ["20", 0])
 
 
 def _paste_back(workflow: Workflow, feather: int) -> list[Any]:

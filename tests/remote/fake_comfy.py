@@ -3,8 +3,10 @@
 It speaks what `../shared/comfyui/PROTOCOL.md` recorded from the real one: the same routes, the
 same JSON messages in the same order, a binary preview frame (type 1, JPEG) after each step's
 `progress` (what a client without `feature_flags` gets), validation errors as HTTP 400,
-runtime errors and interrupts on the websocket, `executing node=null` last. Tests script the
-bad conditions.
+runtime errors and interrupts on the websocket, `executing node=null` last. It knows the stock
+nodes the client uses (`comfy_nodes.py`), checks a workflow against them as the real server
+does (node classes, required inputs, link types, choices), and writes `extra_pnginfo` into
+the PNG as SaveImage does. Tests script the bad conditions.
 """
 
 from __future__ import annotations
@@ -22,23 +24,8 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, PngImagePlugin
 
-STOCK_NODES = {
-    "CheckpointLoaderSimple",
-    "CLIPTextEncode",
-    "EmptyLatentImage",
-    "KSampler",
-    "VAEDecode",
-    "SaveImage",
-    "LoadImage",
-    "VAEEncode",
-    "LoadImageMask",
-    "SetLatentNoiseMask",
-    "ImageCompositeMasked",
-    "MaskToImage",
-    "ImageBlur",
-    "ImageToMask",
-    "MaskComposite",
-}
+from tests.remote.comfy_nodes import definitions
+
 SAMPLER_NODE = "3"
 
 
@@ -49,6 +36,7 @@ class Scenario:
     step_delay: float = 0.01
     runtime_error: bool = False
     broken_image: bool = False
+    no_metadata: bool = False  # as a server started with --disable-metadata
     http_delay: float = 0.0
     token: str = ""  # when set, requests without `Bearer <token>` get 401
     unknown_nodes: set[str] = field(default_factory=set)
@@ -62,6 +50,9 @@ class Scenario:
 class FakeComfy:
     def __init__(self, checkpoints: tuple[str, ...] = ("sd15.safetensors",)) -> None:
         self.checkpoints = list(checkpoints)
+        self.diffusion_models = ["flux1-dev.safetensors"]
+        self.text_encoders: list[str] = []
+        self.vaes = ["ae.safetensors"]
         self.scenario = Scenario()
         self.prompts: list[dict[str, Any]] = []  # bodies of accepted POST /prompt
         self.uploads: dict[str, bytes] = {}
@@ -145,27 +136,47 @@ class FakeComfy:
     async def _system_stats(self, request: web.Request) -> web.Response:
         return web.json_response({"system": {"comfyui_version": "0.3.75"}, "devices": []})
 
+    def nodes(self) -> dict[str, dict[str, Any]]:
+        return definitions(
+            self.checkpoints,
+            self.diffusion_models,
+            self.text_encoders,
+            self.vaes,
+            [],
+            sorted(self.uploads),
+        )
+
     async def _object_info(self, request: web.Request) -> web.Response:
-        lists = {
-            "CheckpointLoaderSimple": ("ckpt_name", self.checkpoints),
-            "UNETLoader": ("unet_name", ["flux1-dev.safetensors"]),
-            "VAELoader": ("vae_name", ["ae.safetensors"]),
-            "LoraLoader": ("lora_name", []),
-        }
         node = request.match_info["node"]
-        if node not in lists:
-            return web.json_response({})
-        name, files = lists[node]
-        info = {"input": {"required": {name: [list(files), {"tooltip": "..."}]}}, "name": node}
-        return web.json_response({node: info})
+        known = self.nodes()
+        return web.json_response({node: known[node]} if node in known else {})
 
     async def _prompt(self, request: web.Request) -> web.Response:
         body = await request.json()
         prompt = body.get("prompt")
         if not prompt:
             return _error("no_prompt", "No prompt provided")
+        refusal = self._validate(prompt)
+        if refusal is not None:
+            return refusal
+        prompt_id = body.get("prompt_id") or str(uuid.uuid4())
+        self._number += 1
+        self.prompts.append(body)
+        extra = body.get("extra_data") or {}
+        self._pending.append((self._number, prompt_id, prompt, body.get("client_id", ""), extra))
+        await self._status()
+        self._wake.set()
+        return web.json_response(
+            {"prompt_id": prompt_id, "number": self._number, "node_errors": {}}
+        )
+
+    def _validate(self, prompt: dict[str, Any]) -> web.Response | None:
+        """What ComfyUI's validate_prompt refuses: unknown nodes (400 invalid_prompt), then
+        per node a missing required input, a link of the wrong type, a value not among the
+        choices (400 prompt_outputs_failed_validation)."""
+        known = self.nodes()
         for node_id, node in prompt.items():
-            if node["class_type"] not in STOCK_NODES or node["class_type"] in (
+            if node["class_type"] not in known or node["class_type"] in (
                 self.scenario.unknown_nodes
             ):
                 return _error(
@@ -173,24 +184,32 @@ class FakeComfy:
                     f"Cannot execute because node {node['class_type']} does not exist.",
                     f"Node ID '#{node_id}'",
                 )
-            ckpt = node["inputs"].get("ckpt_name")
-            if ckpt is not None and (
-                ckpt not in self.checkpoints or ckpt in self.scenario.invalid_models
-            ):
-                return _missing_model(node_id, ckpt, self.checkpoints)
-        prompt_id = body.get("prompt_id") or str(uuid.uuid4())
-        self._number += 1
-        self.prompts.append(body)
-        self._pending.append((self._number, prompt_id, prompt, body.get("client_id", "")))
-        await self._status()
-        self._wake.set()
-        return web.json_response(
-            {"prompt_id": prompt_id, "number": self._number, "node_errors": {}}
-        )
+        for node_id, node in prompt.items():
+            definition = known[node["class_type"]]["input"]
+            specs = {**definition.get("optional", {}), **definition["required"]}
+            for name in definition["required"]:
+                if name not in node["inputs"]:
+                    return _invalid(node_id, node, "required_input_missing", name, name)
+            for name, value in node["inputs"].items():
+                kind, options = specs[name][0], (specs[name][1:] or [{}])[0]
+                choices = options.get("options") if kind == "COMBO" else kind
+                if isinstance(value, list):
+                    source = prompt.get(str(value[0]))
+                    outputs = known[source["class_type"]]["output"] if source else []
+                    given = outputs[value[1]] if value[1] < len(outputs) else None
+                    if given != kind:
+                        detail = f"{name}, received_type({given}) mismatch input_type({kind})"
+                        return _invalid(node_id, node, "return_type_mismatch", detail, name)
+                elif isinstance(choices, list) and (
+                    value not in choices or value in self.scenario.invalid_models
+                ):
+                    detail = f"{name}: '{value}' not in {choices}"
+                    return _invalid(node_id, node, "value_not_in_list", detail, name)
+        return None
 
     async def _queue(self, request: web.Request) -> web.Response:
         running = [[0, self._running, {}, {}, ["9"]]] if self._running else []
-        pending = [[n, p, w, {"client_id": c}, ["9"]] for n, p, w, c in self._pending]
+        pending = [[n, p, w, {**e, "client_id": c}, ["9"]] for n, p, w, c, e in self._pending]
         return web.json_response({"queue_running": running, "queue_pending": pending})
 
     async def _queue_delete(self, request: web.Request) -> web.Response:
@@ -267,17 +286,19 @@ class FakeComfy:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                _, prompt_id, prompt, client_id = self._pending.pop(0)
+                _, prompt_id, prompt, client_id, extra = self._pending.pop(0)
                 self._running, self._running_client = prompt_id, client_id
                 self.started.append(prompt_id)
                 try:
-                    await self._execute(prompt_id, prompt, client_id)
+                    await self._execute(prompt_id, prompt, client_id, extra)
                 finally:
                     self._running = None
                 if self._runner.server is None:
                     return
 
-    async def _execute(self, prompt_id: str, prompt: dict[str, Any], client_id: str) -> None:
+    async def _execute(
+        self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra: dict[str, Any]
+    ) -> None:
         p = {"prompt_id": prompt_id}
         await self._status()
         await self._send(client_id, "execution_start", {**p, "timestamp": _ms()})
@@ -297,7 +318,7 @@ class FakeComfy:
             if self.scenario.runtime_error:
                 return await self._end_error(prompt_id, client_id)
             await self._send_step(prompt_id, client_id, step, steps)
-        await self._finish(prompt_id, prompt, client_id)
+        await self._finish(prompt_id, prompt, client_id, extra)
 
     async def _trouble_at(self, step: int, prompt_id: str) -> bool:
         scenario = self.scenario
@@ -333,12 +354,15 @@ class FakeComfy:
             await socket.send_str(json.dumps({"type": "progress", "data": progress}))
             await socket.send_bytes(struct.pack(">II", 1, 1) + jpeg)
 
-    async def _finish(self, prompt_id: str, prompt: dict[str, Any], client_id: str) -> None:
+    async def _finish(
+        self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra: dict[str, Any]
+    ) -> None:
         p = {"prompt_id": prompt_id}
         for node in ("8", "9"):
             await self._send(client_id, "executing", {"node": node, "display_node": node, **p})
         filename = f"snail-studio_{len(self._outputs) + 1:05d}_.png"
-        self._outputs[filename] = _output_png(prompt)
+        metadata = not self.scenario.no_metadata
+        self._outputs[filename] = _output_png(prompt, extra.get("extra_pnginfo"), metadata)
         images = [{"filename": filename, "subfolder": "", "type": "output"}]
         await self._send(
             client_id,
@@ -346,7 +370,7 @@ class FakeComfy:
             {"node": "9", "display_node": "9", "output": {"images": images}, **p},
         )
         self._history[prompt_id] = {
-            "prompt": [0, prompt_id, prompt, {"client_id": client_id}, ["9"]],
+            "prompt": [0, prompt_id, prompt, {**extra, "client_id": client_id}, ["9"]],
             "outputs": {"9": {"images": images}},
             "status": {"status_str": "success", "completed": True, "messages": []},
         }
@@ -401,12 +425,19 @@ def _error(kind: str, message: str, details: str = "") -> web.Response:
     return web.json_response({"error": error, "node_errors": {}}, status=400)
 
 
-def _missing_model(node_id: str, ckpt: str, known: list[str]) -> web.Response:
+def _invalid(
+    node_id: str, node: dict[str, Any], kind: str, details: str, name: str
+) -> web.Response:
+    messages = {
+        "required_input_missing": "Required input is missing",
+        "return_type_mismatch": "Return type mismatch between linked nodes",
+        "value_not_in_list": "Value not in list",
+    }
     error = {
-        "type": "value_not_in_list",
-        "message": "Value not in list",
-        "details": f"ckpt_name: '{ckpt}' not in {known}",
-        "extra_info": {},
+        "type": kind,
+        "message": messages[kind],
+        "details": details,
+        "extra_info": {"input_name": name},
     }
     body = {
         "error": {
@@ -419,7 +450,7 @@ def _missing_model(node_id: str, ckpt: str, known: list[str]) -> web.Response:
             node_id: {
                 "errors": [error],
                 "dependent_outputs": ["9"],
-                "class_type": "CheckpointLoaderSimple",
+                "class_type": node["class_type"],
             }
         },
     }
@@ -432,12 +463,19 @@ def _jpeg(value: int) -> bytes:
     return out.getvalue()
 
 
-def _output_png(prompt: dict[str, Any]) -> bytes:
-    """What SaveImage writes: the image with the API prompt as a `prompt` text chunk."""
+def _output_png(
+    prompt: dict[str, Any], extra_pnginfo: dict[str, Any] | None, metadata: bool
+) -> bytes:
+    """What SaveImage writes: the image with the API prompt as a `prompt` text chunk and each
+    `extra_pnginfo` entry (the UI `workflow`) as a JSON chunk of its own, unless metadata is
+    off."""
     inputs = prompt[SAMPLER_NODE]["inputs"]
     side = prompt.get("5", {}).get("inputs", {}).get("width", 64)
     info = PngImagePlugin.PngInfo()
-    info.add_text("prompt", json.dumps(prompt))
+    if metadata:
+        info.add_text("prompt", json.dumps(prompt))
+        for key, value in (extra_pnginfo or {}).items():
+            info.add_text(key, json.dumps(value))
     out = io.BytesIO()
     Image.new("RGB", (side, side), (inputs["seed"] % 256, 128, 0)).save(
         out, format="PNG", pnginfo=info

@@ -46,10 +46,13 @@ def test_features_say_remote_with_previews_and_no_latents(backend):
     assert set(backend.features.modes) == set(Mode)
 
 
-def test_models_lists_checkpoints_and_says_why_a_bare_diffusion_model_cannot_run(backend):
+def test_models_lists_checkpoints_and_names_the_parts_a_diffusion_model_lacks(backend):
     models = {m.id: m for m in backend.models()}
     assert models[MODEL].usable and "PNDM" not in models[MODEL].samplers
-    assert models["flux1-dev.safetensors"].problem.startswith("a diffusion model alone")
+    assert models["flux1-dev.safetensors"].problem == (
+        "needs a CLIP-L text encoder (clip_l.safetensors) in models/text_encoders and "
+        "a T5-XXL text encoder (t5xxl_*.safetensors) in models/text_encoders"
+    )
     assert backend.load_model(MODEL).id == MODEL
     with pytest.raises(ModelError, match="'nope' is on none of the servers"):
         backend.load_model("nope")

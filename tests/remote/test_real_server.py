@@ -6,6 +6,7 @@ checkpoint the server lists, or `SNAIL_COMFY_MODEL`.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -18,6 +19,8 @@ from PIL import Image
 
 from studio.cli import main
 from studio.core.errors import GenerationCancelled
+from studio.core.history import HistoryStore
+from studio.core.outputs import save_result
 from studio.core.request import GenerationRequest, Mode
 from studio.remote import ComfyBackend, ServerConfig
 
@@ -136,6 +139,33 @@ def test_cli_generate_on_the_server(model, tmp_path, capsys):
     assert main(args) == 0, capsys.readouterr().err
     info = Image.open(out).info
     assert "Sampler: Euler a" in info["parameters"] and "prompt" in info
+
+
+def test_the_png_carries_the_ui_workflow_of_its_prompt(backend, model, tmp_path):
+    result = backend.generate(_request(model))
+    path = save_result(result, tmp_path, HistoryStore(tmp_path / "h.sqlite"))[0].path
+    info = Image.open(path).info
+    prompt, graph = json.loads(info["prompt"]), json.loads(info["workflow"])
+    assert graph["version"] == 0.4 and "parameters" in info
+    assert {str(n["id"]): n["type"] for n in graph["nodes"]} == {
+        node_id: node["class_type"] for node_id, node in prompt.items()
+    }
+    api_links = sum(isinstance(v, list) for n in prompt.values() for v in n["inputs"].values())
+    assert len(graph["links"]) == api_links
+    sampler = next(n for n in graph["nodes"] if n["type"] == "KSampler")
+    assert sampler["widgets_values"][:3] == [prompt["3"]["inputs"]["seed"], "fixed", 3]
+
+
+def test_a_diffusion_model_with_its_parts(backend, tmp_path):
+    """Runs when the server has a FLUX.1 or SD3 diffusion model with its parts (slow on a CPU:
+    one step at 64x64)."""
+    flow = [m for m in backend.models() if m.usable and m.family in ("flux", "sd3")]
+    if not flow:
+        pytest.skip(f"the server at {URL} has no diffusion model with its parts")
+    result = backend.generate(_request(flow[0].id, steps=1))
+    path = save_result(result, tmp_path, HistoryStore(tmp_path / "h.sqlite"))[0].path
+    graph = json.loads(Image.open(path).info["workflow"])
+    assert "UNETLoader" in {n["type"] for n in graph["nodes"]}
 
 
 @pytest.mark.skipif(
