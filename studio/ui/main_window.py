@@ -380,8 +380,7 @@ class MainWindow(QMainWindow):
         no attention maps) and may lack a mode."""
         self.queue.capacity = features.parallel_jobs
         self._pump()
-        self.sight.bar.setVisible(features.step_latents)
-        self.sight.bar.attention.setVisible(features.attention_maps)
+        self.sight.set_features(features)
         self.panel.allow_modes(features.modes)
 
     def _models_listed(self, models: list[ModelInfo]) -> None:

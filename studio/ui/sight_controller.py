@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QImage, QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QFileDialog
 
 from studio.core.errors import ImageError, RequestError
+from studio.core.features import BackendFeatures
 from studio.core.history import HistoryEntry
 from studio.core.request import MAX_SEED, GenerationRequest
 from studio.core.sweep import Sweep, guidance_table
@@ -68,6 +69,7 @@ class SightController(QObject):
         # for the compare view): nothing is read back from disk
         self._sweep_cells: dict[int, tuple[Image.Image, QImage]] = {}
         self._run_of: dict[Path, int] = {}  # a saved image -> the job (run) that made it
+        self._latent_actions: list[QAction] = []  # hidden when the backend sends no latents
 
         # Worker signals go to bound methods of objects on this thread, which Qt queues to
         # it; a lambda would run on the worker thread.
@@ -76,7 +78,7 @@ class SightController(QObject):
         worker.step_previews.connect(bar.add_step)
         worker.finished.connect(self._job_finished)
         worker.failed.connect(self._job_failed)
-        worker.cancelled.connect(self._job_ended)
+        worker.cancelled.connect(self._job_cancelled)
         bar.frame_chosen.connect(self._show_frame)
         bar.result_chosen.connect(canvas.clear_preview)
         bar.decode_requested.connect(self.client.decode_step)
@@ -97,20 +99,31 @@ class SightController(QObject):
 
     def add_menu(self) -> None:
         menu = self.window.menuBar().addMenu("&See")
-        for text, slot in (
-            ("&Sweep\u2026", self.open_sweep_dialog),
-            ("&Guidance table", self.queue_guidance_table),
-            ("&Noise lab on the shown image\u2026", self.open_noise_lab),
-            ("Noise lab on a &file\u2026", self.open_noise_lab_file),
+        for text, slot, needs_latents in (
+            ("&Sweep\u2026", self.open_sweep_dialog, False),
+            ("&Guidance table", self.queue_guidance_table, False),
+            ("&Noise lab on the shown image\u2026", self.open_noise_lab, True),
+            ("Noise lab on a &file\u2026", self.open_noise_lab_file, True),
         ):
             action = QAction(text, self.window)
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
             menu.addAction(action)
+            if needs_latents:
+                self._latent_actions.append(action)
         noisy = QAction("Show noisy latents (x\u209c)", self.window)
         noisy.setCheckable(True)
         noisy.toggled.connect(self.bar.noisy.setChecked)
         self.bar.noisy.toggled.connect(noisy.setChecked)
         menu.addAction(noisy)
+        self._latent_actions.append(noisy)
+
+    def set_features(self, features: BackendFeatures) -> None:
+        """Offer only what the backend can show: a ComfyUI server sends no latents (no
+        timeline, noise lab or attention)."""
+        self.bar.setVisible(features.step_latents)
+        self.bar.attention.setVisible(features.attention_maps)
+        for action in self._latent_actions:
+            action.setVisible(features.step_latents)
 
     # -- timeline --------------------------------------------------------------------------
 
@@ -138,7 +151,14 @@ class SightController(QObject):
         self.bar.show_run(self._run_of.get(entry.path))
 
     def _job_failed(self, job_id: int, _message: str) -> None:
-        self._job_ended(job_id)
+        if self._sweep_jobs.pop(job_id, None) is not None:
+            self._sweep_jobs.clear()
+            self._error("A job of the sweep failed; the grid was not made")
+
+    def _job_cancelled(self, job_id: int) -> None:
+        if self._sweep_jobs.pop(job_id, None) is not None:
+            self._sweep_jobs.clear()
+            self._message("Sweep cancelled; the grid was not made")
 
     def _export(self, job_id: int, kind: str) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -155,11 +175,6 @@ class SightController(QObject):
             self._sweep_cells[self._sweep_jobs.pop(job_id)] = cell
             if not self._sweep_jobs:
                 tasks.spawn(self._finish_sweep())
-
-    def _job_ended(self, job_id: int) -> None:
-        if job_id in self._sweep_jobs:
-            self._sweep_jobs.clear()
-            self._error("A job of the sweep did not finish; the grid was not made")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):

@@ -453,6 +453,12 @@ def test_the_status_says_which_servers_made_the_images(window, events, qtbot, fa
     assert window.statusBar().currentMessage().endswith("(made on 127.0.0.1:8188, gpu-box:8188)")
 
 
+def see_menu_actions(window) -> dict[str, bool]:
+    """The See menu's actions by text, with whether each is offered."""
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&See")
+    return {action.text(): action.isVisible() for action in menu.actions()}
+
+
 def test_a_backend_without_latents_gets_no_step_bar_or_attention(make_window, qtbot):
     from studio.core.features import BackendFeatures
     from studio.core.request import Mode
@@ -463,6 +469,10 @@ def test_a_backend_without_latents_gets_no_step_bar_or_attention(make_window, qt
     window = make_window(engine=engine)
     qtbot.waitUntil(lambda: not window.sight.bar.isVisibleTo(window), timeout=TIMEOUT)
     assert not window.sight.bar.attention.isVisibleTo(window)
+    offered = see_menu_actions(window)
+    assert offered["&Sweep\u2026"] and offered["&Guidance table"]
+    assert not offered["&Noise lab on the shown image\u2026"]
+    assert not offered["Show noisy latents (x\u209c)"]
     inpaint = next(
         b for b in window.panel.mode_buttons.buttons() if b.property("mode") == "inpaint"
     )
@@ -472,3 +482,4 @@ def test_a_backend_without_latents_gets_no_step_bar_or_attention(make_window, qt
 def test_the_local_engine_shows_the_step_bar_and_attention(window, qtbot):
     qtbot.waitUntil(lambda: window.panel.model_list.info("snail-mini") is not None, timeout=TIMEOUT)
     assert window.sight.bar.isVisibleTo(window) and window.sight.bar.attention.isVisibleTo(window)
+    assert all(see_menu_actions(window).values())
