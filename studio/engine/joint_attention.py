@@ -58,7 +58,7 @@ class JointAttentionHooks:
         self._handles: list[Any] = []
         self._calls = 0  # denoiser calls in this step
         self._grid = (0, 0)
-        self._summed: torch.Tensor | None = None  # (text tokens, image tokens), over layers
+        self._summed: torch.Tensor | None = None  # (image tokens, text tokens), over layers
         self._layers = 0
 
     def install(self, pipe: Any) -> None:
@@ -85,7 +85,7 @@ class JointAttentionHooks:
             return None
         h, w = self._grid
         size = (h * self.latent_per_token, w * self.latent_per_token)
-        return to_latent_grid(summed.reshape(-1, h, w) / layers, size)
+        return to_latent_grid(summed.T.reshape(-1, h, w) / layers, size)
 
     def remove(self, pipe: Any) -> None:
         for handle in self._handles:
@@ -128,7 +128,8 @@ class JointAttentionHooks:
             key = apply_rotary_emb(key, tuple(r[:length] for r in rotary), sequence_dim=1)
             query = apply_rotary_emb(query, tuple(r[length:] for r in rotary), sequence_dim=1)
         scale = query.shape[-1] ** -0.5
-        logits = torch.einsum("bqhd,bkhd->bhkq", query.float(), key.float()) * scale
-        probs = logits.softmax(dim=2).mean(dim=(0, 1))  # (text tokens, image tokens)
+        query, key = query.transpose(1, 2).float(), key.transpose(1, 2).float()  # heads first
+        logits = query @ key.transpose(-1, -2) * scale  # (1, heads, image, text)
+        probs = logits.softmax(dim=-1).mean(dim=(0, 1))  # (image tokens, text tokens)
         self._summed = probs if self._summed is None else self._summed + probs
         self._layers += 1
