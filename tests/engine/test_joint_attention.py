@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
+from diffusers import SD3Transformer2DModel
 from PIL import Image
 
 from studio.cli import main
@@ -16,6 +19,8 @@ from studio.core.request import GenerationRequest
 from studio.engine import Engine, ModelLibrary
 from studio.engine.attention import AttentionRecorder
 from studio.engine.devices import Placement
+from studio.engine.families import attention_hooks
+from studio.engine.steps import StepRecord
 from tests.tiny_families import save_tiny_flux, save_tiny_sd3
 
 BUILDERS = {
@@ -129,3 +134,55 @@ def test_cli_writes_a_map_per_word_and_an_index(joint_dir, tmp_path, capsys, mod
         with Image.open(folder / word["file"]) as image:
             assert image.size == (256, 256)
         assert all(0 < v < 1 for v in word["hottest"])
+
+
+def sd35_medium_shaped() -> tuple[SD3Transformer2DModel, dict]:
+    """SD3.5 medium's blocks: q/k RMS norms and an image-only `attn2` in the dual layers."""
+    torch.manual_seed(0)
+    transformer = SD3Transformer2DModel(
+        sample_size=8, patch_size=2, in_channels=16, out_channels=16, num_layers=2,
+        attention_head_dim=8, num_attention_heads=4, caption_projection_dim=32,
+        joint_attention_dim=32, pooled_projection_dim=64, pos_embed_max_size=16,
+        dual_attention_layers=(0,), qk_norm="rms_norm",
+    )  # fmt: skip
+    call = {
+        "hidden_states": torch.randn(2, 16, 8, 12),
+        "encoder_hidden_states": torch.randn(2, 5, 32),
+        "pooled_projections": torch.randn(2, 64),
+        "timestep": torch.tensor([500.0, 500.0]),
+    }
+    return transformer, call
+
+
+def test_sd35_medium_hooks_its_joint_attention_only_and_keeps_the_output():
+    transformer, call = sd35_medium_shaped()
+    assert transformer.transformer_blocks[0].attn2 is not None
+    pipe = SimpleNamespace(
+        transformer=transformer, do_classifier_free_guidance=True, tokenizer=None,
+        text_encoder_3=None, tokenizer_max_length=77,
+    )  # fmt: skip
+    hooks = attention_hooks(pipe)
+    with torch.inference_mode():
+        plain = transformer(**call).sample
+        hooks.install(pipe)
+        joint = ["transformer_blocks.0.attn", "transformer_blocks.1.attn"]
+        assert hooked_modules(transformer) == ["", *joint]  # not transformer_blocks.0.attn2
+        hooked = transformer(**call).sample
+        hooks.remove(pipe)
+    assert torch.equal(plain, hooked)
+    assert hooked_modules(transformer) == []
+    maps = hooks.step_maps(StepRecord(1, 1, 0.0, call["hidden_states"], None))
+    assert maps.shape == (5, 8, 12)  # 4x6 patches, at the latent grid
+    assert torch.allclose(maps.sum(0), torch.ones(8, 12), atol=1e-5)
+
+
+def test_flux_hooks_its_double_stream_blocks_only(joint_engine):
+    joint_engine.generate(request("flux-dev"))
+    pipe = joint_engine._cache.current.base
+    hooks = attention_hooks(pipe)
+    hooks.install(pipe)
+    try:
+        assert hooked_modules(pipe.transformer) == ["", "transformer_blocks.0.attn"]
+    finally:
+        hooks.remove(pipe)
+    assert len(pipe.transformer.single_transformer_blocks) == 1  # there, and left alone
