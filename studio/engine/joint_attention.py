@@ -21,9 +21,12 @@ word looked, not how much a patch looked at text rather than at the image.
 Layers hooked: every attention module with separate text projections (`add_k_proj`): SD3's
 joint blocks (the last one, `context_pre_only`, included: its text keys still steer the
 image), FLUX's double-stream blocks. Left out: SD3.5 medium's image-only `attn2` (no text)
-and FLUX's single-stream blocks, where text and image tokens share one projection after
-nineteen blocks of mixing with the image, so a text token's key no longer stands for its word
-alone (and hooking them would double the cost: 38 layers against 19).
+and FLUX's single-stream blocks. There text and image tokens share one projection, and the
+text tokens come after nineteen blocks of mixing with the image, so a text token's key stands
+less for its word than in the double-stream blocks, where the text has its own projections,
+the analogue of a UNet's cross-attention (a judgement from the architecture: no real FLUX
+weights run on these machines to compare). Hooking them too would triple the cost (57 layers
+instead of 19).
 
 Only the first denoiser call of each step is recorded: FLUX's true CFG calls the transformer a
 second time for the negative prompt. The token grid comes from that call (`token_grid`, the
