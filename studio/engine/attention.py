@@ -1,89 +1,59 @@
 """Cross-attention maps: where in the image each word of the prompt looked.
 
-`AttentionRecorder` is a `StepObserver` for UNet models (SD 1.x/2.x, SDXL): for the run it
-wraps each cross-attention processor, recomputes softmax(QK^T) for the prompt's (conditional)
-half of the batch, averages it over heads, and sums it per resolution; at each step it turns
-the layers at useful resolutions into one (tokens, h, w) map at the latent size. The wrapped
-processors produce exactly what the originals did, and they are put back afterwards.
+`AttentionRecorder` is a `StepObserver`. For the run it asks the model's family adapter how
+its denoiser's attention is hooked (`FamilyAdapter.attention_hooks`: a UNet's cross-attention
+processors, an MMDiT's joint attention) and keeps each step's (tokens, h, w) map at the latent
+grid, averaged over heads and layers. The image is left exactly as it would have been, and
+the hooks are removed afterwards, also when the run fails or is cancelled.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812 - torch's own convention
 from PIL import Image
 
+from studio.engine.attention_hooks import AttentionHooks, ContextTokens
+from studio.engine.families import attention_hooks
 from studio.engine.steps import StepRecord
 
-# Layers coarser than a quarter of the latent side say little about where a word is.
-MIN_SIDE_FRACTION = 4
-CROSS_ATTENTION = re.compile(r"attn2\.processor$")
-WORD_END = "</w>"
 OVERLAY_OPACITY = 0.6
+# A word: letters and digits, or a run of punctuation (as a click in the prompt selects one).
+WORD = re.compile(r"\w+|[^\w\s]+")
 
 
 @dataclass(frozen=True)
 class WordMap:
     word: str
-    tokens: tuple[int, ...]  # positions in the prompt's token sequence (0 is the start token)
+    tokens: tuple[int, ...]  # positions in the attention's text context (0 is CLIP's start token)
     heat: np.ndarray  # (h, w) at the latent size, 0..1 after normalising
-
-
-class _RecordingProcessor:
-    def __init__(self, inner: Any, recorder: AttentionRecorder) -> None:
-        self.inner = inner
-        self.recorder = recorder
-
-    def __call__(self, attn, hidden_states, encoder_hidden_states=None, *args, **kwargs):
-        if encoder_hidden_states is not None and hidden_states.ndim == 3:
-            self.recorder._observe(attn, hidden_states, encoder_hidden_states)
-        return self.inner(attn, hidden_states, encoder_hidden_states, *args, **kwargs)
 
 
 class AttentionRecorder:
     def __init__(self) -> None:
         self.steps: dict[int, torch.Tensor] = {}  # step -> (tokens, h, w)
-        # positions -> (sum over layers of (tokens, positions) maps, number of layers)
-        self._pending: dict[int, tuple[torch.Tensor, int]] = {}
-        self._pipe: Any = None
-        self._saved: dict[str, Any] | None = None
+        self._hooks: AttentionHooks | None = None  # kept after the run: it knows the words
 
     # -- StepObserver ----------------------------------------------------------------------
 
     def attach(self, pipe: Any) -> None:
-        self._pipe, self.steps, self._pending = pipe, {}, {}
-        self._saved = dict(pipe.unet.attn_processors)
-        wrapped = {
-            name: _RecordingProcessor(processor, self)
-            if CROSS_ATTENTION.search(name)
-            else processor
-            for name, processor in self._saved.items()
-        }
-        pipe.unet.set_attn_processor(wrapped)
+        self.steps = {}
+        self._hooks = attention_hooks(pipe)
+        self._hooks.install(pipe)
 
     def record(self, step: StepRecord) -> None:
-        height, width = step.latents.shape[-2:]
-        maps = []
-        for positions, (summed, layers) in self._pending.items():
-            scale = (height * width / positions) ** 0.5
-            h, w = round(height / scale), round(width / scale)
-            if h * MIN_SIDE_FRACTION < height:
-                continue
-            grid = summed.reshape(-1, 1, h, w) / layers
-            maps.append(F.interpolate(grid, size=(height, width), mode="bilinear")[:, 0])
-        if maps:
-            self.steps[step.step] = torch.stack(maps).mean(0)
-        self._pending = {}
+        maps = self._hooks.step_maps(step)
+        if maps is not None:
+            self.steps[step.step] = maps
 
     def detach(self, pipe: Any) -> None:
-        if self._saved is not None:
-            pipe.unet.set_attn_processor(self._saved)
-            self._saved = None
+        if self._hooks is not None:
+            self._hooks.remove(pipe)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -99,43 +69,38 @@ class AttentionRecorder:
         """One map per word of `prompt` (its tokens summed), each normalised to 0..1."""
         maps = self.token_maps(step)
         words = []
-        for word, positions in prompt_words(self._pipe.tokenizer, prompt):
+        for word, positions in prompt_words(self._hooks.text, prompt):
             usable = [p for p in positions if p < maps.shape[0]]
             if not usable:
-                continue  # past the text encoder's length
+                continue  # past the text encoders' length
             heat = maps[usable].sum(0).float().cpu().numpy()
             low, high = heat.min(), heat.max()
             words.append(WordMap(word, tuple(usable), (heat - low) / max(high - low, 1e-12)))
         return words
 
-    # -- the processors' hook --------------------------------------------------------------
 
-    def _observe(self, attn: Any, hidden_states: torch.Tensor, context: torch.Tensor) -> None:
-        batch = hidden_states.shape[0]
-        guided = getattr(self._pipe, "do_classifier_free_guidance", False)
-        row = batch // 2 if guided else 0  # the first image's prompt half
-        query = attn.head_to_batch_dim(attn.to_q(hidden_states[row : row + 1]))
-        key = attn.head_to_batch_dim(attn.to_k(context[row : row + 1]))
-        probs = attn.get_attention_scores(query, key, None).float().mean(0)  # (positions, tokens)
-        positions = probs.shape[0]
-        summed, layers = self._pending.get(positions, (0, 0))
-        self._pending[positions] = (summed + probs.T, layers + 1)
+def prompt_words(text: Sequence[ContextTokens], prompt: str) -> list[tuple[str, list[int]]]:
+    """The prompt's words (lower case) with their positions in the text context.
 
-
-def prompt_words(tokenizer: Any, prompt: str) -> list[tuple[str, list[int]]]:
-    """The prompt's words with their token positions (after the start token)."""
-    ids = tokenizer(prompt, truncation=True).input_ids
-    tokens = tokenizer.convert_ids_to_tokens(ids)
-    words, current, positions = [], "", []
-    for position, token in enumerate(tokens[1:-1], start=1):
-        current += token.removesuffix(WORD_END)
-        positions.append(position)
-        if token.endswith(WORD_END):
-            words.append((current, positions))
-            current, positions = "", []
-    if positions:
-        words.append((current, positions))
-    return words
+    Each tokenizer's tokens join the words their characters overlap (its offsets), whatever
+    its convention (CLIP ends a word with "</w>", T5's sentencepiece begins one with "▁"), so
+    a word reads the same for every model. With several tokenizers (SD3: CLIP, then T5) a
+    word gets the positions of both: its map sums the attention paid to either encoding of it.
+    Special tokens (start, end, padding) belong to no word.
+    """
+    spans = [(match.start(), match.end()) for match in WORD.finditer(prompt)]
+    positions: list[list[int]] = [[] for _ in spans]
+    for part in text:
+        encoded = part.tokenizer(prompt, truncation=True, return_offsets_mapping=True)
+        for index, (start, end) in enumerate(encoded.offset_mapping):
+            for word, (word_start, word_end) in enumerate(spans):
+                if start < word_end and end > word_start:
+                    positions[word].append(part.offset + index)
+    return [
+        (prompt[start:end].lower(), found)
+        for (start, end), found in zip(spans, positions, strict=True)
+        if found
+    ]
 
 
 def overlay(image: Image.Image, heat: np.ndarray, opacity: float = OVERLAY_OPACITY) -> Image.Image:

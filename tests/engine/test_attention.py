@@ -10,6 +10,7 @@ from PIL import Image
 from studio.cli import main
 from studio.core.request import GenerationRequest
 from studio.engine.attention import AttentionRecorder, overlay, prompt_words
+from studio.engine.attention_hooks import ContextTokens
 from tests.tiny_pipeline import tiny_components
 
 
@@ -52,7 +53,7 @@ def test_word_maps_follow_the_prompts_words(engine):
 
 def test_a_word_of_several_tokens_is_one_word():
     tokenizer = tiny_components()["tokenizer"]
-    words = prompt_words(tokenizer, "a snailification")
+    words = prompt_words([ContextTokens(tokenizer)], "a snailification")
     assert words[0] == ("a", [1])
     assert words[1][0] == "snailification" and len(words[1][1]) > 1
 

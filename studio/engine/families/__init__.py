@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from studio.core.errors import ModelError
 from studio.core.models import ModelInfo
+from studio.engine.attention_hooks import AttentionHooks
 from studio.engine.families.base import FamilyAdapter, Variant
 from studio.engine.families.flux import Flux
 from studio.engine.families.sd import StableDiffusion
@@ -17,7 +20,15 @@ ADAPTERS: tuple[FamilyAdapter, ...] = (
     Flux(),
 )
 
-__all__ = ["ADAPTERS", "FamilyAdapter", "Variant", "adapter_for", "by_model_type", "by_pipeline"]
+__all__ = [
+    "ADAPTERS",
+    "FamilyAdapter",
+    "Variant",
+    "adapter_for",
+    "attention_hooks",
+    "by_model_type",
+    "by_pipeline",
+]
 
 
 def adapter_for(info: ModelInfo) -> FamilyAdapter:
@@ -36,3 +47,12 @@ def by_model_type(model_type: str) -> tuple[FamilyAdapter, Variant] | None:
         if model_type in adapter.variants:
             return adapter, adapter.variants[model_type]
     return None
+
+
+def attention_hooks(pipe: Any) -> AttentionHooks:
+    """How the adapter of `pipe`'s denoiser records its attention maps."""
+    for adapter in ADAPTERS:
+        hooks = adapter.attention_hooks(pipe)
+        if hooks is not None:
+            return hooks
+    raise ModelError(f"no attention maps for {type(pipe).__name__}: no adapter hooks its denoiser")

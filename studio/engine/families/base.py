@@ -24,11 +24,13 @@ from studio.core.errors import ModelError
 from studio.core.models import ModelInfo
 from studio.core.paths import RESOURCES
 from studio.core.request import GenerationRequest, Mode
+from studio.engine.attention_hooks import AttentionHooks, ContextTokens
 from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.components import ModelTree
 from studio.engine.devices import Placement, weights_memory
 from studio.engine.families.lora_keys import LoraTarget
 from studio.engine.previews import LatentPreviewer
+from studio.engine.unet_attention import UNetCrossAttention
 
 CONFIGS = RESOURCES / "configs"
 
@@ -196,6 +198,14 @@ class FamilyAdapter:
     def latents_to_grid(self, latents: torch.Tensor, width: int, height: int) -> torch.Tensor:
         """Latents as (B, C, h, w): what previews read. Packed families unpack here."""
         return latents
+
+    def attention_hooks(self, pipe: DiffusionPipeline) -> AttentionHooks | None:
+        """How attention maps are recorded on `pipe`; None when its denoiser is not one this
+        adapter hooks. UNets: their cross-attention processors, reading the first tokenizer's
+        tokens (SDXL's second CLIP tokenizes alike; its embeddings join along the channels)."""
+        if getattr(pipe, "unet", None) is None:
+            return None
+        return UNetCrossAttention((ContextTokens(pipe.tokenizer),))
 
 
 def read_config(path: Path) -> dict[str, Any]:

@@ -16,11 +16,13 @@ from diffusers import DiffusionPipeline, FluxPipeline, FluxTransformer2DModel
 
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
+from studio.engine.attention_hooks import ContextTokens
 from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.families.base import Variant
 from studio.engine.families.lora_keys import FLUX_WIDTH, LoraTarget, has_prefix, transformer_lora
 from studio.engine.families.parts import Part
 from studio.engine.families.transformers_base import TransformerFamily
+from studio.engine.joint_attention import JointAttentionHooks
 
 # Published FLUX.1 latent-to-RGB factors (16 latent channels; columns R, G, B) and bias.
 FLUX_FACTORS = (
@@ -33,6 +35,7 @@ FLUX_FACTORS = (
 )  # fmt: skip
 FLUX_BIAS = (-0.0329, -0.0718, -0.0851)
 VAE_SCALE = 8
+PACKING = 2  # latents are packed 2x2 into one token
 
 
 class Flux(TransformerFamily):
@@ -83,8 +86,20 @@ class Flux(TransformerFamily):
             return FluxPipeline._unpack_latents(latents, height, width, VAE_SCALE)
         return latents
 
+    def joint_attention(self, pipe: DiffusionPipeline) -> JointAttentionHooks:
+        """The joint context is T5's tokens only (CLIP gives the pooled vector)."""
+        return JointAttentionHooks((ContextTokens(pipe.tokenizer_2),), packed_grid, PACKING)
+
     def lora_target(self, header: CheckpointHeader) -> LoraTarget | None:
         flux, width = transformer_lora(header)
         if flux or (width == FLUX_WIDTH and has_prefix(header, ("transformer.",))):
             return LoraTarget(self.key, "FLUX.1")
         return None
+
+
+def packed_grid(call: Mapping[str, Any]) -> tuple[int, int]:
+    """The image tokens' grid: the rows and columns of the positions (`img_ids`) the
+    transformer is called with."""
+    ids = call["img_ids"]
+    ids = ids[0] if ids.ndim == 3 else ids  # the transformer still takes the old batched ids
+    return int(ids[:, 1].max()) + 1, int(ids[:, 2].max()) + 1

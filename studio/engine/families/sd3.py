@@ -5,17 +5,20 @@ this machine) the model runs on the two CLIPs, and says so."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from diffusers import DiffusionPipeline, SD3Transformer2DModel, StableDiffusion3Pipeline
 
 from studio.core.models import ModelInfo
 from studio.core.request import GenerationRequest
+from studio.engine.attention_hooks import ContextTokens
 from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.families.base import Variant
 from studio.engine.families.lora_keys import FLUX_WIDTH, LoraTarget, names_with, transformer_lora
 from studio.engine.families.parts import Part
 from studio.engine.families.transformers_base import TransformerFamily
+from studio.engine.joint_attention import JointAttentionHooks
 
 # Published SD3 latent-to-RGB factors (16 latent channels; columns R, G, B) and bias.
 SD3_FACTORS = (
@@ -63,9 +66,26 @@ class StableDiffusion3(TransformerFamily):
     def family_arguments(self, request: GenerationRequest) -> dict[str, Any]:
         return {"max_sequence_length": 256}
 
+    def joint_attention(self, pipe: DiffusionPipeline) -> JointAttentionHooks:
+        """The joint context is CLIP's 77 tokens (CLIP-L and CLIP-G tokenize alike; their
+        embeddings join along the channels), then T5's; without T5 that part is zeros and no
+        word's. The transformer patchifies the latents `patch_size` to a side."""
+        text = (ContextTokens(pipe.tokenizer),)
+        if pipe.text_encoder_3 is not None:
+            text += (ContextTokens(pipe.tokenizer_3, pipe.tokenizer_max_length),)
+        patch = pipe.transformer.config.patch_size
+        return JointAttentionHooks(text, partial(patch_grid, patch=patch), patch)
+
     def lora_target(self, header: CheckpointHeader) -> LoraTarget | None:
         flux, width = transformer_lora(header)
         joint = names_with(header, "joint_blocks")
         if joint or (not flux and width not in (None, FLUX_WIDTH)):
             return LoraTarget(self.key, "SD3")
         return None
+
+
+def patch_grid(call: Mapping[str, Any], patch: int) -> tuple[int, int]:
+    """The image tokens' grid: the latents (B, C, H, W) the transformer is called with, in
+    patches."""
+    height, width = call["hidden_states"].shape[-2:]
+    return height // patch, width // patch

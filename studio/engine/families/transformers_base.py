@@ -11,6 +11,7 @@ from diffusers import DiffusionPipeline
 from diffusers.quantizers.quantization_config import GGUFQuantizationConfig
 
 from studio.core.models import ModelInfo
+from studio.engine.attention_hooks import AttentionHooks
 from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.components import ModelTree, header_parameters
 from studio.engine.devices import Placement, memory_budget, weights_memory
@@ -28,6 +29,15 @@ class TransformerFamily(FamilyAdapter):
         return self.variants[self.folder_variant(read_config(path / "transformer" / "config.json"))]
 
     def folder_variant(self, transformer: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def attention_hooks(self, pipe: DiffusionPipeline) -> AttentionHooks | None:
+        if not isinstance(getattr(pipe, "transformer", None), self.transformer_class):
+            return None
+        return self.joint_attention(pipe)
+
+    def joint_attention(self, pipe: DiffusionPipeline) -> AttentionHooks:
+        """The hooks on this family's joint attention: its text layout and token geometry."""
         raise NotImplementedError
 
     def describe(
