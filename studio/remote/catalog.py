@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,13 @@ from typing import Any
 from studio.core.models import ModelInfo
 from studio.core.schedulers import FLOW_SAMPLERS
 from studio.remote.connection import Connection
-from studio.remote.families import DiffusionModel, family_of, with_parts
+from studio.remote.families import (
+    Checkpoint,
+    DiffusionModel,
+    RemoteFamily,
+    family_of,
+    with_parts,
+)
 from studio.remote.samplers import REMOTE_SAMPLERS
 from studio.remote.workflows import ModelSource
 
@@ -47,7 +54,7 @@ class ServerCatalog:
     def models(self) -> list[ModelInfo]:
         """Checkpoints, and diffusion models with the parts found for them; one that lacks
         a part (or whose family its name does not say) is listed with the reason."""
-        infos = [_model(name, "checkpoint") for name in self.files.get("checkpoints", ())]
+        infos = [_checkpoint_info(name) for name in self.files.get("checkpoints", ())]
         for name in self.files.get("diffusion_models", ()):
             source = self._diffusion_model(name)
             if isinstance(source, DiffusionModel):
@@ -63,7 +70,7 @@ class ServerCatalog:
         """What a workflow loads for `model` on this server: a checkpoint's name, or the
         diffusion model with its parts here. Raises `KeyError` if it cannot run here."""
         if model in self.files.get("checkpoints", ()):
-            return model
+            return Checkpoint.named(model)
         if model in self.files.get("diffusion_models", ()):
             source = self._diffusion_model(model)
             if isinstance(source, DiffusionModel):
@@ -105,6 +112,15 @@ def _model(name: str, kind: str, problem: str | None = None) -> ModelInfo:
     )
 
 
+def _checkpoint_info(name: str) -> ModelInfo:
+    """A checkpoint: a UNet family's (what it is, the server finds out), or FLUX.1's or
+    SD3's when its name says so."""
+    family = family_of(name)
+    if family is None:
+        return _model(name, "checkpoint")
+    return _family_model(name, family, "checkpoint")
+
+
 def _diffusion_model_info(model: DiffusionModel) -> ModelInfo:
     family = model.family
     components = tuple(("text_encoder", name) for name in model.encoders)
@@ -112,15 +128,23 @@ def _diffusion_model_info(model: DiffusionModel) -> ModelInfo:
     optional = family.optional_encoder
     if optional is not None and len(model.encoders) == len(family.encoders):
         notes = (f"runs without {optional.label} (no {optional.pattern} on the server)",)
+    return dataclasses.replace(
+        _family_model(model.unet, family, "diffusion model"),
+        components=(*components, ("vae", model.vae)),
+        notes=notes,
+    )
+
+
+def _family_model(name: str, family: RemoteFamily, kind: str) -> ModelInfo:
     return ModelInfo(
-        id=model.unet,
-        name=Path(model.unet).stem,
+        id=name,
+        name=Path(name).stem,
         family=family.family,
-        format=Path(model.unet).suffix.lstrip(".") or "file",
-        path=Path(model.unet),
+        format=Path(name).suffix.lstrip(".") or "file",
+        path=Path(name),
         native_size=family.native_size,
         samplers=FLOW_REMOTE_SAMPLERS,
-        family_label=f"{family.label} (ComfyUI diffusion model)",
+        family_label=f"{family.label} (ComfyUI {kind})",
         uses_negative_prompt=family.uses_negative_prompt,
         uses_guidance=family.uses_guidance,
         uses_true_cfg=family.embedded_guidance,
@@ -128,6 +152,4 @@ def _diffusion_model_info(model: DiffusionModel) -> ModelInfo:
         size_multiple=family.size_multiple,
         default_steps=family.default_steps,
         variant=family.variant,
-        components=(*components, ("vae", model.vae)),
-        notes=notes,
     )

@@ -1,4 +1,5 @@
-"""Diffusion-model-only files on a server (FLUX.1, SD3, SD3.5): their family and their parts.
+"""FLUX.1, SD3 and SD3.5 files on a server: their family, and a diffusion-model-only file's
+parts (an all-in-one checkpoint of these families needs only its sampling nodes).
 
 A stock ComfyUI server does not tell a file's architecture: `/object_info` lists names, and
 `UNETLoader` finds out only when it loads the file. So the name is all there is here. Krita
@@ -122,6 +123,20 @@ def family_of(name: str) -> RemoteFamily | None:
             return SD35_LARGE
         return SD35_MEDIUM if "medium" in base else None
     return SD3 if "sd3" in base else None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """An all-in-one checkpoint (model, text encoders and VAE in one file). `family` when its
+    name says FLUX.1 or SD3 (which sample differently); None for the UNet families, which
+    sample alike."""
+
+    name: str
+    family: RemoteFamily | None = None
+
+    @classmethod
+    def named(cls, name: str) -> Checkpoint:
+        return cls(name, family_of(name))
 
 
 @dataclass(frozen=True)

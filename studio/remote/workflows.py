@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.core.request import GenerationRequest, Mode
-from studio.remote.families import DiffusionModel, RemoteFamily
+from studio.remote.families import Checkpoint, DiffusionModel, RemoteFamily
 from studio.remote.samplers import to_comfy
 
 SAVE_NODE = "9"
@@ -20,8 +20,8 @@ _MAX_BLUR_SIGMA = 10.0
 
 Workflow = dict[str, dict[str, Any]]
 Link = list[Any]  # [node id, output index]
-# A checkpoint's name, or a diffusion model with its text encoders and VAE
-ModelSource = str | DiffusionModel
+# An all-in-one checkpoint, or a diffusion model with its text encoders and VAE
+ModelSource = Checkpoint | DiffusionModel
 
 
 def _node(class_type: str, **inputs: Any) -> dict[str, Any]:
@@ -46,10 +46,13 @@ def build_workflow(
     `image_name` and `mask_name` are the server's names for the uploaded input image and mask
     (white = repaint), both already at the request's size.
     """
-    family = model.family if isinstance(model, DiffusionModel) else None
+    family = model.family
     sampler_name, scheduler = to_comfy(request.scheduler, flow=family is not None)
     workflow: Workflow = {}
-    loaded = _load_diffusion_model(workflow, model) if family else _load_checkpoint(workflow, model)
+    if isinstance(model, DiffusionModel):
+        loaded = _load_diffusion_model(workflow, model)
+    else:
+        loaded = _load_checkpoint(workflow, model)
     workflow["6"] = _node("CLIPTextEncode", text=request.prompt, clip=loaded.clip)
     workflow["7"] = _node("CLIPTextEncode", text=request.negative_prompt, clip=loaded.clip)
     positive, cfg = _guidance(workflow, request, family)
@@ -107,14 +110,14 @@ def _guidance(
     return ["21", 0], request.true_cfg_scale if request.negative_prompt else 1.0
 
 
-def _load_checkpoint(workflow: Workflow, checkpoint: str) -> _Loaded:
-    workflow["4"] = _node("CheckpointLoaderSimple", ckpt_name=checkpoint)
-    return _Loaded(["4", 0], ["4", 1], ["4", 2])
+def _load_checkpoint(workflow: Workflow, checkpoint: Checkpoint) -> _Loaded:
+    workflow["4"] = _node("CheckpointLoaderSimple", ckpt_name=checkpoint.name)
+    return _Loaded(_shifted(workflow, ["4", 0], checkpoint.family), ["4", 1], ["4", 2])
 
 
 def _load_diffusion_model(workflow: Workflow, model: DiffusionModel) -> _Loaded:
     """UNETLoader, the text encoders (two through DualCLIPLoader, three through
-    TripleCLIPLoader) and VAELoader; ModelSamplingSD3 after the model when its family shifts."""
+    TripleCLIPLoader) and VAELoader."""
     family = model.family
     workflow["4"] = _node("UNETLoader", unet_name=model.unet, weight_dtype="default")
     names = {f"clip_name{i}": name for i, name in enumerate(model.encoders, start=1)}
@@ -123,11 +126,15 @@ def _load_diffusion_model(workflow: Workflow, model: DiffusionModel) -> _Loaded:
     else:
         workflow["19"] = _node("DualCLIPLoader", **names, type=family.clip_type, device="default")
     workflow["20"] = _node("VAELoader", vae_name=model.vae)
-    unet: Link = ["4", 0]
-    if family.shift is not None:
-        workflow["22"] = _node("ModelSamplingSD3", model=unet, shift=family.shift)
-        unet = ["22", 0]
-    return _Loaded(unet, ["19", 0], ["20", 0])
+    return _Loaded(_shifted(workflow, ["4", 0], family), ["19", 0], ["20", 0])
+
+
+def _shifted(workflow: Workflow, unet: Link, family: RemoteFamily | None) -> Link:
+    """ModelSamplingSD3 after the model when its family shifts its schedule."""
+    if family is None or family.shift is None:
+        return unet
+    workflow["22"] = _node("ModelSamplingSD3", model=unet, shift=family.shift)
+    return ["22", 0]
 
 
 def _paste_back(workflow: Workflow, feather: int) -> list[Any]:

@@ -32,6 +32,7 @@ from websockets.sync.client import connect  # noqa: E402
 
 from studio.core.request import GenerationRequest  # noqa: E402
 from studio.remote import ComfyBackend, ServerConfig  # noqa: E402
+from studio.remote.families import Checkpoint  # noqa: E402
 from studio.remote.workflows import SAVE_NODE, build_workflow  # noqa: E402
 
 
@@ -130,7 +131,7 @@ def main() -> None:
         )
 
     # warm up both paths (model load, first-step costs) outside the measurement
-    bare.run(build_workflow(request(seeds.pop()), model))
+    bare.run(build_workflow(request(seeds.pop()), Checkpoint.named(model)))
     backend.generate(request(seeds.pop()))
 
     bare_times, client_times, bare_extra, client_extra = [], [], [], []
@@ -140,7 +141,7 @@ def main() -> None:
             job = request(seeds.pop())
             started = time.perf_counter()
             if side == "bare":
-                prompt_id = bare.run(build_workflow(job, model))
+                prompt_id = bare.run(build_workflow(job, Checkpoint.named(model)))
                 bare_times.append(time.perf_counter() - started)
                 bare_extra.append(bare_times[-1] - bare.server_seconds(prompt_id))
             else:

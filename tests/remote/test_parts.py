@@ -182,3 +182,28 @@ def test_file_lists_are_read_from_both_object_info_forms():
     assert _choices(old, "clip_name1") == ("a.safetensors", "b.sft")
     assert _choices(new, "clip_name1") == ("c.safetensors",)
     assert _choices(None, "clip_name1") == ()
+
+
+def test_an_all_in_one_flux_checkpoint_samples_as_flux():
+    catalog = ServerCatalog({"checkpoints": ("sd15.safetensors", "flux1-dev-fp8.safetensors")})
+    infos = {m.id: m for m in catalog.models()}
+    flux = infos["flux1-dev-fp8.safetensors"]
+    assert (flux.family, flux.variant, flux.samplers) == ("flux", "flux-dev", ("Euler", "UniPC"))
+    assert flux.family_label == "FLUX.1 dev (ComfyUI checkpoint)"
+    assert infos["sd15.safetensors"].family == "unknown"  # the server knows what it is
+    nodes = _by_class(build_workflow(REQUEST, catalog.source("flux1-dev-fp8.safetensors")))
+    assert nodes["CheckpointLoaderSimple"]["ckpt_name"] == "flux1-dev-fp8.safetensors"
+    assert nodes["FluxGuidance"]["guidance"] == 2.5 and nodes["KSampler"]["cfg"] == 1.0
+    assert "EmptySD3LatentImage" in nodes and nodes["KSampler"]["scheduler"] == "simple"
+    assert "UNETLoader" not in nodes and "DualCLIPLoader" not in nodes
+
+
+def test_an_all_in_one_sd35_checkpoint_gets_its_shift_and_a_unet_checkpoint_none():
+    catalog = ServerCatalog({"checkpoints": ("sd15.safetensors", "sd3.5_large.safetensors")})
+    sd35 = build_workflow(REQUEST, catalog.source("sd3.5_large.safetensors"))
+    nodes = _by_class(sd35)
+    assert nodes["ModelSamplingSD3"] == {"model": ["4", 0], "shift": 3.0}
+    assert nodes["KSampler"]["model"] == ["22", 0] and nodes["KSampler"]["cfg"] == 2.5
+    plain = _by_class(build_workflow(REQUEST, catalog.source("sd15.safetensors")))
+    assert "ModelSamplingSD3" not in plain and "EmptyLatentImage" in plain
+    assert plain["KSampler"]["model"] == ["4", 0]

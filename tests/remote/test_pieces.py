@@ -11,6 +11,7 @@ import pytest
 from studio.core.errors import RequestError
 from studio.core.request import GenerationRequest, Mode
 from studio.core.schedulers import SCHEDULER_NAMES
+from studio.remote.families import Checkpoint
 from studio.remote.frames import parse_frame
 from studio.remote.samplers import REMOTE_SAMPLERS, from_comfy, to_comfy
 from studio.remote.server import ServerConfig
@@ -41,7 +42,7 @@ def _classes(workflow):
 
 
 def test_txt2img_workflow_holds_the_request():
-    workflow = build_workflow(BASE, "sd15.safetensors")
+    workflow = build_workflow(BASE, Checkpoint("sd15.safetensors"))
     sampler = workflow["3"]["inputs"]
     assert (sampler["seed"], sampler["steps"], sampler["cfg"], sampler["denoise"]) == (
         3,
@@ -60,7 +61,7 @@ def test_txt2img_workflow_holds_the_request():
 
 def test_img2img_encodes_the_uploaded_image_and_denoises_by_strength():
     request = replace(BASE, mode=Mode.IMG2IMG, strength=0.4)
-    workflow = build_workflow(request, "m", "in.png")
+    workflow = build_workflow(request, Checkpoint("m"), "in.png")
     assert workflow["10"]["inputs"]["image"] == "in.png"
     assert workflow["3"]["inputs"]["latent_image"] == ["11", 0]
     assert workflow["3"]["inputs"]["denoise"] == 0.4
@@ -69,14 +70,14 @@ def test_img2img_encodes_the_uploaded_image_and_denoises_by_strength():
 
 def test_inpaint_masks_the_latent_and_pastes_the_original_back_with_a_feather():
     request = replace(BASE, mode=Mode.INPAINT, mask_feather=6)
-    workflow = build_workflow(request, "m", "in.png", "mask.png")
+    workflow = build_workflow(request, Checkpoint("m"), "in.png", "mask.png")
     assert workflow["12"]["inputs"] == {"image": "mask.png", "channel": "red"}
     assert workflow["3"]["inputs"]["latent_image"] == ["13", 0]
     assert workflow["14"]["inputs"]["destination"] == ["10", 0]
     assert workflow["14"]["inputs"]["mask"] == ["18", 0]  # the blurred mask, kept inside
     assert workflow["16"]["inputs"]["blur_radius"] == 6
     assert workflow[SAVE_NODE]["inputs"]["images"] == ["14", 0]
-    no_feather = build_workflow(replace(request, mask_feather=0), "m", "i", "k")
+    no_feather = build_workflow(replace(request, mask_feather=0), Checkpoint("m"), "i", "k")
     assert no_feather["14"]["inputs"]["mask"] == ["12", 0]
     assert "ImageBlur" not in _classes(no_feather)
 

@@ -25,6 +25,7 @@ DEFINITIONS = definitions(
 )
 CATALOG = ServerCatalog(
     {
+        "checkpoints": ("sd15.safetensors",),
         "diffusion_models": ("flux1-dev.safetensors", "sd3.5_large.safetensors"),
         "text_encoders": ("clip_l.safetensors", "clip_g.safetensors", "t5xxl_fp16.safetensors"),
         "vae": ("ae.safetensors", "sd3_vae.safetensors"),
@@ -33,8 +34,8 @@ CATALOG = ServerCatalog(
 BASE = GenerationRequest(prompt="a snail", scheduler="Euler", seed=7, steps=5, width=64, height=64)
 INPAINT = replace(BASE, mode=Mode.INPAINT, mask_feather=6, strength=0.8)
 CASES = {
-    "checkpoint txt2img": (BASE, "sd15.safetensors"),
-    "checkpoint inpaint": (INPAINT, "sd15.safetensors"),
+    "checkpoint txt2img": (BASE, CATALOG.source("sd15.safetensors")),
+    "checkpoint inpaint": (INPAINT, CATALOG.source("sd15.safetensors")),
     "flux img2img": (replace(BASE, mode=Mode.IMG2IMG), CATALOG.source("flux1-dev.safetensors")),
     "sd3.5 txt2img": (BASE, CATALOG.source("sd3.5_large.safetensors")),
 }
