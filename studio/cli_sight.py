@@ -160,7 +160,11 @@ def add_commands(commands: Any) -> None:
         "noise", help="an image as the forward process noises it, at chosen timesteps"
     )
     noise.add_argument("--image", type=Path, required=True)
-    noise.add_argument("--t", default="0,250,500,750,999", help="training timesteps, 0..999")
+    noise.add_argument(
+        "--t",
+        default="0,250,500,750,999",
+        help="training timesteps: 0..999, or 0..1000 on flow-matching models (SD3, FLUX.1)",
+    )
     noise.add_argument("--seed", type=int, default=0, help="the noise's seed")
     noise.add_argument("--model", help="model id or folder (default: settings, else snail-mini)")
     noise.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"))
@@ -252,20 +256,20 @@ def run_noise(options: argparse.Namespace) -> int:
         raise RequestError(f"--out must be a .png file: {options.out}")
     image = _open_image(options.image, "image")
     settings = _settings(options)
-    from studio.engine.noise_lab import open_lab, schedule_curves
+    from studio.engine.noise_lab import open_lab
 
     engine = _engine(settings)
     model = options.model or settings.default_model
     lab = open_lab(engine, model, image, options.seed)
     if not all(0 <= t <= lab.last_timestep for t in timesteps):
         raise RequestError(f"timesteps run from 0 to {lab.last_timestep}, got {options.t}")
-    curves = schedule_curves(lab.scheduler_config)
+    curves = lab.curves()
     frames = [lab.image_at(t) for t in timesteps]
     labels = [f"t {t}" for t in timesteps]
     notes = [
         f"{options.image.name} noised by the forward process of {model} (seed {options.seed})",
         "  ".join(
-            f"t {t}: alpha-bar {curves.alpha_bar[t]:.3g}, SNR {curves.snr[t]:.3g};"
+            f"t {t}: {curves.signal_name} {curves.signal[t]:.3g}, SNR {curves.snr[t]:.3g};"
             for t in timesteps
         ),
     ]

@@ -111,13 +111,15 @@ def test_the_noise_lab_dialog_plots_the_schedule_and_asks_for_frames(qtbot):
     dialog.timestep_changed.connect(asked.append)
     dialog.denoise_requested.connect(denoise.append)
     timesteps = list(range(1000))
-    alpha_bar = [1 - t / 999 for t in timesteps]
-    snr = [a / max(1 - a, 1e-12) for a in alpha_bar]
-    dialog.set_curves({"timesteps": timesteps, "alpha_bar": alpha_bar, "snr": snr})
-    assert len(dialog.alpha_axes.lines) == 2  # the curve and the marker
+    signal = [1 - t / 999 for t in timesteps]
+    snr = [a / max(1 - a, 1e-12) for a in signal]
+    names = {"signal_name": "alpha-bar", "signal_label": "alpha-bar (signal share)"}
+    dialog.set_curves({"timesteps": timesteps, "signal": signal, "snr": snr, **names})
+    assert len(dialog.signal_axes.lines) == 2  # the curve and the marker
+    assert dialog.signal_axes.get_ylabel() == "alpha-bar (signal share)"
     dialog.slider.setValue(250)
     qtbot.waitUntil(lambda: asked[-1:] == [250], timeout=TIMEOUT)
-    assert "t = 250" in dialog.readout.text()
+    assert "t = 250   alpha-bar 0.75" in dialog.readout.text()
     dialog.denoise.click()
     assert denoise == [250]
     image = dialog.grab().toImage()
