@@ -3,7 +3,9 @@
 `Timeline` is a `StepObserver`: pass it to `Engine.generate(..., observers=[timeline])`. It
 keeps copies of the first image's latents of each step within a byte budget (when full, the
 oldest steps go first, but the first step is kept as the start of the story), and it holds
-the pipeline's VAE so any kept step can be decoded at full quality after the run.
+the pipeline's VAE so any kept step can be decoded at full quality after the run. The
+engine hands out latents on the latent grid (FLUX.1's packed ones unpacked), so one decode
+serves every family, and the noise lab too (`decode_latents`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Latent(enum.StrEnum):
 class KeptStep:
     step: int
     timestep: float
-    clean: torch.Tensor  # (1, C, h, w) or packed, as the pipeline holds it
+    clean: torch.Tensor  # (1, C, h, w)
     noisy: torch.Tensor
 
     @property
@@ -108,7 +110,8 @@ class Timeline:
 
 
 def decode_latents(pipe: Any, latents: torch.Tensor) -> Image.Image:
-    """The pipeline's own VAE decode and post-processing, for one image's latents."""
+    """The pipeline's own VAE decode and post-processing, for one image's latents on the
+    latent grid (SD3 and FLUX.1 VAEs add their shift back)."""
     vae = pipe.vae
     with torch.inference_mode():
         scaled = latents.to(vae.dtype) / vae.config.scaling_factor

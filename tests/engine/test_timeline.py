@@ -79,3 +79,21 @@ def test_cli_refuses_a_timeline_it_cannot_write(tiny_model_dir, tmp_path, capsys
     status = main(["generate", "--prompt", "a cat", "--timeline", str(tmp_path / "t.mp4")])
     assert status == 2
     assert "--timeline must end in .gif or .webp" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["sd3", "flux-dev"])
+def test_flow_models_steps_decode_to_full_size_images(flow_engine, model):
+    """FLUX.1's latents come packed (B, tokens, 64): the timeline gets them on the grid.
+    64x48 (not square) would show width and height swapped."""
+    timeline = Timeline()
+    flow = request(model=model, steps=3, height=48, scheduler="Euler")
+    result = flow_engine.generate(flow, observers=[timeline])
+    assert timeline.steps == [1, 2, 3]
+    assert timeline.latents(1, Latent.CLEAN).shape == (1, 16, 6, 8)
+    assert timeline.latents(1, Latent.NOISY).shape == (1, 16, 6, 8)
+    assert [f.size for f in timeline.frames(Latent.CLEAN)] == [(64, 48)] * 3
+    noisy = timeline.frames(Latent.NOISY)
+    assert [f.size for f in noisy] == [(64, 48)] * 3
+    # The last x_t is what the pipeline decoded (unpacked, unscaled, unshifted) into the result.
+    assert rmse(noisy[-1], result.images[0]) < 1.0
+    assert rmse(noisy[0], result.images[0]) > 1.0
