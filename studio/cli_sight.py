@@ -17,11 +17,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from studio.core.animations import check_animation_path
 from studio.core.errors import RequestError
 from studio.core.request import DEFAULT_SCHEDULER, MAX_SEED, GenerationRequest, Mode
 from studio.core.sweep import AxisKind, Sweep, SweepAxis, guidance_table
-
-TIMELINE_SUFFIXES = (".gif", ".webp")
 
 
 def add_generate_flags(generate: argparse.ArgumentParser) -> None:
@@ -29,7 +28,8 @@ def add_generate_flags(generate: argparse.ArgumentParser) -> None:
         "--timeline",
         type=Path,
         metavar="FILE",
-        help="also write an animated .gif or .webp of the clean-image estimate, one frame a step",
+        help="also write an animated .webp or .gif (or an .mp4, with PyAV installed) of the "
+        "clean-image estimate, one frame a step",
     )
     generate.add_argument(
         "--attention",
@@ -41,9 +41,8 @@ def add_generate_flags(generate: argparse.ArgumentParser) -> None:
 
 def check_generate_flags(options: argparse.Namespace) -> None:
     """Refuse bad flags before the slow engine import."""
-    timeline = options.timeline
-    if timeline is not None and timeline.suffix.lower() not in TIMELINE_SUFFIXES:
-        raise RequestError(f"--timeline must end in {' or '.join(TIMELINE_SUFFIXES)}: {timeline}")
+    if options.timeline is not None:
+        check_animation_path(options.timeline, "--timeline")
 
 
 def observers_for(options: argparse.Namespace) -> list[Any]:

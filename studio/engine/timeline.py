@@ -19,11 +19,10 @@ from typing import Any
 import torch
 from PIL import Image
 
+from studio.core.animations import check_animation_path, write_animation
 from studio.engine.steps import StepRecord
 
 DEFAULT_BUDGET_BYTES = 256 * 2**20
-FRAME_MS = 120  # an animation's time per step
-ANIMATION_SUFFIXES = (".gif", ".webp")
 
 
 class Latent(enum.StrEnum):
@@ -92,9 +91,9 @@ class Timeline:
         return [self.decode(step, which) for step in self._steps]
 
     def export(self, path: Path, which: Latent = Latent.CLEAN) -> Path:
-        """An animated GIF or WebP, one frame per kept step, the last one held longer."""
-        if path.suffix.lower() not in ANIMATION_SUFFIXES:
-            raise ValueError(f"write the timeline as one of {', '.join(ANIMATION_SUFFIXES)}")
+        """An animated WebP or GIF (the last frame held longer), or an MP4 when PyAV is
+        installed: one frame per kept step."""
+        check_animation_path(path, "the timeline")  # before decoding every step
         return write_animation(self.frames(which), path)
 
     def _kept(self, step: int) -> KeptStep:
@@ -120,14 +119,3 @@ def decode_latents(pipe: Any, latents: torch.Tensor) -> Image.Image:
             scaled = scaled + shift
         pixels = vae.decode(scaled, return_dict=False)[0]
     return pipe.image_processor.postprocess(pixels.float(), output_type="pil")[0]
-
-
-def write_animation(frames: list[Image.Image], path: Path) -> Path:
-    if not frames:
-        raise ValueError("no frames to write")
-    durations = [FRAME_MS] * (len(frames) - 1) + [FRAME_MS * 8]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(
-        path, save_all=True, append_images=frames[1:], duration=durations, loop=0, lossless=True
-    )
-    return path

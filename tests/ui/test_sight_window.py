@@ -4,6 +4,7 @@ sweeps queued as one group into a grid, and the dialogs."""
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 from PIL import Image
@@ -14,6 +15,7 @@ from studio.core.sweep import AxisKind, Sweep, SweepAxis
 from studio.core.sweep_grid import SWEEP_CHUNK
 from studio.ui.noise_lab_dialog import NoiseLabDialog
 from studio.ui.qt_images import qimage_to_pil
+from studio.ui.sight_controller import animation_filter
 from studio.ui.sweep_dialog import SweepDialog
 
 TIMEOUT = 5000
@@ -186,3 +188,9 @@ def test_the_see_menu_opens_the_noise_lab_on_the_shown_image(window, events, qtb
         lambda: window.notice.text().startswith("Could not open the noise lab"), timeout=60_000
     )
     window.sight.noise_lab.close()
+
+
+def test_the_export_dialog_offers_mp4_only_where_pyav_can_write_it(monkeypatch):
+    assert animation_filter() == "Animated WebP (*.webp);;GIF (*.gif);;MP4 video (*.mp4)"
+    monkeypatch.setitem(sys.modules, "av", None)  # as if not installed
+    assert animation_filter() == "Animated WebP (*.webp);;GIF (*.gif)"
