@@ -30,7 +30,7 @@ class ScheduleCurves:
 
     timesteps: np.ndarray
     signal: np.ndarray  # SNR / (1 + SNR), from 1 (all signal) down to 0
-    snr: np.ndarray  # infinite at sigma 0 is clipped for plotting
+    snr: np.ndarray  # infinite where there is no noise (flow matching's t = 0)
     signal_name: str  # what `signal` is called for this kind of model, short
     signal_label: str  # the same, said in full (a plot's axis)
 
@@ -48,7 +48,8 @@ class ForwardProcess(Protocol):
 
 
 def _snr(signal: np.ndarray) -> np.ndarray:
-    return signal / np.clip(1 - signal, 1e-12, None)
+    with np.errstate(divide="ignore"):
+        return signal / (1 - signal)
 
 
 class VariancePreserving:
@@ -101,5 +102,5 @@ class FlowMatching:
             signal,
             _snr(signal),
             "signal share",
-            "signal share (1-\u03c3)\u00b2/((1-\u03c3)\u00b2+\u03c3\u00b2)",
+            "signal share\n(alpha-bar analog)",
         )

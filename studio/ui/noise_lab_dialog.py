@@ -10,6 +10,8 @@ the matching strength, from the same noise.
 
 from __future__ import annotations
 
+import math
+
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -81,7 +83,9 @@ class NoiseLabDialog(QDialog):
         self.signal_axes.plot(timesteps, curves["signal"], color="#2b6cb0")
         self.signal_axes.set_ylabel(curves["signal_label"])
         self.snr_axes.clear()
-        positive = [(t, s) for t, s in zip(timesteps, curves["snr"], strict=True) if s > 0]
+        positive = [
+            (t, s) for t, s in zip(timesteps, curves["snr"], strict=True) if 0 < s < math.inf
+        ]
         self.snr_axes.semilogy([t for t, _ in positive], [s for _, s in positive], color="#c05621")
         self.snr_axes.set_ylabel("SNR")
         self.snr_axes.set_xlabel("timestep t")
