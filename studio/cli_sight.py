@@ -18,11 +18,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from studio.core.animations import check_animation_path
 from studio.core.errors import RequestError
 from studio.core.request import DEFAULT_SCHEDULER, MAX_SEED, GenerationRequest, Mode
 from studio.core.sweep import AxisKind, Sweep, SweepAxis, guidance_table
-
-TIMELINE_SUFFIXES = (".gif", ".webp")
 
 
 def add_generate_flags(generate: argparse.ArgumentParser) -> None:
@@ -30,7 +29,8 @@ def add_generate_flags(generate: argparse.ArgumentParser) -> None:
         "--timeline",
         type=Path,
         metavar="FILE",
-        help="also write an animated .gif or .webp of the clean-image estimate, one frame a step",
+        help="also write an animated .webp or .gif (or an .mp4, with PyAV installed) of the "
+        "clean-image estimate, one frame a step",
     )
     generate.add_argument(
         "--attention",
@@ -42,9 +42,8 @@ def add_generate_flags(generate: argparse.ArgumentParser) -> None:
 
 def check_generate_flags(options: argparse.Namespace) -> None:
     """Refuse bad flags before the slow engine import."""
-    timeline = options.timeline
-    if timeline is not None and timeline.suffix.lower() not in TIMELINE_SUFFIXES:
-        raise RequestError(f"--timeline must end in {' or '.join(TIMELINE_SUFFIXES)}: {timeline}")
+    if options.timeline is not None:
+        check_animation_path(options.timeline, "--timeline")
 
 
 def observers_for(options: argparse.Namespace) -> list[Any]:
@@ -162,7 +161,11 @@ def add_commands(commands: Any) -> list[argparse.ArgumentParser]:
         "noise", help="an image as the forward process noises it, at chosen timesteps"
     )
     noise.add_argument("--image", type=Path, required=True)
-    noise.add_argument("--t", default="0,250,500,750,999", help="training timesteps, 0..999")
+    noise.add_argument(
+        "--t",
+        default="0,250,500,750,999",
+        help="training timesteps: 0..999, or 0..1000 on flow-matching models (SD3, FLUX.1)",
+    )
     noise.add_argument("--seed", type=int, default=0, help="the noise's seed")
     noise.add_argument("--model", help="model id or folder (default: settings, else snail-mini)")
     noise.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"))
@@ -280,20 +283,20 @@ def run_noise(options: argparse.Namespace) -> int:
         raise RequestError(f"--out must be a .png file: {options.out}")
     image = _open_image(options.image, "image")
     settings = _settings(options)
-    from studio.engine.noise_lab import open_lab, schedule_curves
+    from studio.engine.noise_lab import open_lab
 
     engine = _engine(settings)
     model = options.model or settings.default_model
     lab = open_lab(engine, model, image, options.seed)
     if not all(0 <= t <= lab.last_timestep for t in timesteps):
         raise RequestError(f"timesteps run from 0 to {lab.last_timestep}, got {options.t}")
-    curves = schedule_curves(lab.scheduler_config)
+    curves = lab.curves()
     frames = [lab.image_at(t) for t in timesteps]
     labels = [f"t {t}" for t in timesteps]
     notes = [
         f"{options.image.name} noised by the forward process of {model} (seed {options.seed})",
         "  ".join(
-            f"t {t}: alpha-bar {curves.alpha_bar[t]:.3g}, SNR {curves.snr[t]:.3g};"
+            f"t {t}: {curves.signal_name} {curves.signal[t]:.3g}, SNR {curves.snr[t]:.3g};"
             for t in timesteps
         ),
     ]

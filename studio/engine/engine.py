@@ -164,7 +164,8 @@ class Engine:
 
 class _StepReporter:
     """diffusers' `callback_on_step_end`: reports each step with previews of the clean-image
-    estimate (x0) and of the noisy latents (x_t), hands the step to the observers, and stops
+    estimate (x0) and of the noisy latents (x_t), hands the step to the observers (latents
+    on the latent grid, unpacked for every family), and stops
     the run when the cancel event is set. As a context manager it tracks x0 on the scheduler
     and attaches the observers for the duration of the call."""
 
@@ -200,22 +201,23 @@ class _StepReporter:
         for observer in self.observers:
             observer.detach(self.pipe)
 
-    def _preview(self, latents: torch.Tensor):
-        """Packed latents (FLUX.1) are unpacked to the latent grid first."""
-        grid = self.model.adapter.latents_to_grid(latents, self.width, self.height)
-        return self.model.previewer(grid)
+    def _grid(self, latents: torch.Tensor) -> torch.Tensor:
+        """Packed latents (FLUX.1) unpacked to the latent grid."""
+        return self.model.adapter.latents_to_grid(latents, self.width, self.height)
 
     def __call__(self, pipe, index: int, timestep, tensors: dict) -> dict:
         if self.cancel.is_set():
             raise _Interrupted()
-        latents = tensors["latents"]
+        latents = self._grid(tensors["latents"])
         denoised = self._denoised.latest if self._denoised is not None else None
+        if denoised is not None:
+            denoised = self._grid(denoised)
         step = StepRecord(index + 1, pipe.num_timesteps, float(timestep), latents, denoised)
         for observer in self.observers:
             observer.record(step)
         if self.on_step is not None:
-            noisy = self._preview(latents)
-            clean = self._preview(denoised) if denoised is not None else noisy
+            noisy = self.model.previewer(latents)
+            clean = self.model.previewer(denoised) if denoised is not None else noisy
             elapsed = time.perf_counter() - self.started
             self.on_step(StepUpdate(step.step, step.total, elapsed, clean, noisy))
         if self.cancel.is_set():

@@ -34,7 +34,7 @@ class ModeInputs:
         size = (request.width, request.height)
         if request.mode is Mode.TXT2IMG and not inpainting_model:
             return cls({"width": request.width, "height": request.height}, size)
-        work = tuple(_round_up(side, multiple) for side in size)
+        work = work_size(size, multiple)
         if request.mode is Mode.TXT2IMG:
             # An inpainting model draws from nothing: an empty image, all of it masked.
             init = Image.new("RGB", size, (127, 127, 127))
@@ -51,14 +51,14 @@ class ModeInputs:
             )
             strength = request.strength
         kwargs: dict[str, Any] = {
-            "image": _pad(init, work),
+            "image": pad(init, work),
             "strength": strength,
             "width": work[0],
             "height": work[1],
         }
         if request.mode is Mode.IMG2IMG and not inpainting_model:
             return cls(kwargs, size)
-        kwargs["mask_image"] = _pad(mask, work, fill=0)
+        kwargs["mask_image"] = pad(mask, work, fill=0)
         if request.mode is not Mode.INPAINT:
             return cls(kwargs, size)
         return cls(kwargs, size, init_image=init, blend_mask=feathered(mask, request.mask_feather))
@@ -88,11 +88,13 @@ def feathered(mask: Image.Image, radius: int) -> Image.Image:
     return Image.fromarray(np.minimum(np.asarray(blurred), np.asarray(mask)), "L")
 
 
-def _round_up(side: int, multiple: int) -> int:
-    return max(multiple, -(-side // multiple) * multiple)
+def work_size(size: tuple[int, int], multiple: int) -> tuple[int, int]:
+    """The size a model works on for an input of `size`: each side up to the next multiple."""
+    width, height = (max(multiple, -(-side // multiple) * multiple) for side in size)
+    return width, height
 
 
-def _pad(image: Image.Image, size: tuple[int, int], fill: int | None = None) -> Image.Image:
+def pad(image: Image.Image, size: tuple[int, int], fill: int | None = None) -> Image.Image:
     """`image` at the top left of `size`; the rest repeats its edge pixels (or is `fill`)."""
     if image.size == size:
         return image

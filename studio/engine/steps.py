@@ -18,8 +18,8 @@ class StepRecord:
     step: int  # 1-based
     total: int
     timestep: float
-    latents: torch.Tensor  # x_t after this step, as the pipeline holds it (maybe packed)
-    denoised: torch.Tensor | None  # the model's estimate of the clean latents (x0)
+    latents: torch.Tensor  # x_t after this step, (B, C, h, w): packed latents are unpacked
+    denoised: torch.Tensor | None  # the model's estimate of the clean latents (x0), the same
 
 
 class StepObserver(Protocol):

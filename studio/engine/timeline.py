@@ -3,7 +3,9 @@
 `Timeline` is a `StepObserver`: pass it to `Engine.generate(..., observers=[timeline])`. It
 keeps copies of the first image's latents of each step within a byte budget (when full, the
 oldest steps go first, but the first step is kept as the start of the story), and it holds
-the pipeline's VAE so any kept step can be decoded at full quality after the run.
+the pipeline's VAE so any kept step can be decoded at full quality after the run. The
+engine hands out latents on the latent grid (FLUX.1's packed ones unpacked), so one decode
+serves every family, and the noise lab too (`decode_latents`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from typing import Any
 import torch
 from PIL import Image
 
+from studio.core.animations import check_animation_path, write_animation
 from studio.engine.steps import StepRecord
 
 DEFAULT_BUDGET_BYTES = 256 * 2**20
-FRAME_MS = 120  # an animation's time per step
-ANIMATION_SUFFIXES = (".gif", ".webp")
 
 
 class Latent(enum.StrEnum):
@@ -33,7 +34,7 @@ class Latent(enum.StrEnum):
 class KeptStep:
     step: int
     timestep: float
-    clean: torch.Tensor  # (1, C, h, w) or packed, as the pipeline holds it
+    clean: torch.Tensor  # (1, C, h, w)
     noisy: torch.Tensor
 
     @property
@@ -90,9 +91,9 @@ class Timeline:
         return [self.decode(step, which) for step in self._steps]
 
     def export(self, path: Path, which: Latent = Latent.CLEAN) -> Path:
-        """An animated GIF or WebP, one frame per kept step, the last one held longer."""
-        if path.suffix.lower() not in ANIMATION_SUFFIXES:
-            raise ValueError(f"write the timeline as one of {', '.join(ANIMATION_SUFFIXES)}")
+        """An animated WebP or GIF (the last frame held longer), or an MP4 when PyAV is
+        installed: one frame per kept step."""
+        check_animation_path(path, "the timeline")  # before decoding every step
         return write_animation(self.frames(which), path)
 
     def _kept(self, step: int) -> KeptStep:
@@ -108,7 +109,8 @@ class Timeline:
 
 
 def decode_latents(pipe: Any, latents: torch.Tensor) -> Image.Image:
-    """The pipeline's own VAE decode and post-processing, for one image's latents."""
+    """The pipeline's own VAE decode and post-processing, for one image's latents on the
+    latent grid (SD3 and FLUX.1 VAEs add their shift back)."""
     vae = pipe.vae
     with torch.inference_mode():
         scaled = latents.to(vae.dtype) / vae.config.scaling_factor
@@ -117,14 +119,3 @@ def decode_latents(pipe: Any, latents: torch.Tensor) -> Image.Image:
             scaled = scaled + shift
         pixels = vae.decode(scaled, return_dict=False)[0]
     return pipe.image_processor.postprocess(pixels.float(), output_type="pil")[0]
-
-
-def write_animation(frames: list[Image.Image], path: Path) -> Path:
-    if not frames:
-        raise ValueError("no frames to write")
-    durations = [FRAME_MS] * (len(frames) - 1) + [FRAME_MS * 8]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(
-        path, save_all=True, append_images=frames[1:], duration=durations, loop=0, lossless=True
-    )
-    return path

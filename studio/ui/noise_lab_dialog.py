@@ -1,12 +1,16 @@
 """The noise lab: an image as the forward process noises it, beside the schedule's curves.
 
 The slider picks a training timestep; the worker noises the image in the model's latent
-space and decodes it (`SightWorker.noise_at`). The plots (matplotlib) show alpha-bar and
-the signal-to-noise ratio over the timesteps, with a line at the chosen one. "Denoise from
-here" asks for img2img at the matching strength, from the same noise.
+space and decodes it (`SightWorker.noise_at`). The plots (matplotlib) show the signal's
+share of the variance (alpha-bar for SD and SDXL; its analog, SNR / (1 + SNR), for
+flow-matching SD3 and FLUX.1, whose timesteps run to 1000) and the signal-to-noise ratio
+over the timesteps, with a line at the chosen one. "Denoise from here" asks for img2img at
+the matching strength, from the same noise.
 """
 
 from __future__ import annotations
+
+import math
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
@@ -48,8 +52,8 @@ class NoiseLabDialog(QDialog):
 
         self.figure = Figure(figsize=(4.6, 4.2), tight_layout=True)
         self.plot = FigureCanvasQTAgg(self.figure)
-        self.alpha_axes = self.figure.add_subplot(2, 1, 1)
-        self.snr_axes = self.figure.add_subplot(2, 1, 2, sharex=self.alpha_axes)
+        self.signal_axes = self.figure.add_subplot(2, 1, 1)
+        self.snr_axes = self.figure.add_subplot(2, 1, 2, sharex=self.signal_axes)
         self._markers: list = []
 
         left = QVBoxLayout()
@@ -75,11 +79,13 @@ class NoiseLabDialog(QDialog):
         self._curves = curves
         timesteps = curves["timesteps"]
         self.slider.setRange(0, len(timesteps) - 1)
-        self.alpha_axes.clear()
-        self.alpha_axes.plot(timesteps, curves["alpha_bar"], color="#2b6cb0")
-        self.alpha_axes.set_ylabel("alpha-bar (signal share)")
+        self.signal_axes.clear()
+        self.signal_axes.plot(timesteps, curves["signal"], color="#2b6cb0")
+        self.signal_axes.set_ylabel(curves["signal_label"])
         self.snr_axes.clear()
-        positive = [(t, s) for t, s in zip(timesteps, curves["snr"], strict=True) if s > 0]
+        positive = [
+            (t, s) for t, s in zip(timesteps, curves["snr"], strict=True) if 0 < s < math.inf
+        ]
         self.snr_axes.semilogy([t for t, _ in positive], [s for _, s in positive], color="#c05621")
         self.snr_axes.set_ylabel("SNR")
         self.snr_axes.set_xlabel("timestep t")
@@ -102,12 +108,15 @@ class NoiseLabDialog(QDialog):
         self._debounce.start()
         if self._curves is None:
             return
-        alpha_bar, snr = self._curves["alpha_bar"][timestep], self._curves["snr"][timestep]
-        self.readout.setText(f"t = {timestep}   alpha-bar {alpha_bar:.3g}   SNR {snr:.3g}")
+        curves = self._curves
+        signal, snr = curves["signal"][timestep], curves["snr"][timestep]
+        self.readout.setText(
+            f"t = {timestep}   {curves['signal_name']} {signal:.3g}   SNR {snr:.3g}"
+        )
         for marker in self._markers:
             marker.remove()
         self._markers = [ax.axvline(timestep, color="#555", lw=1) for ax in self._axes()]
         self.plot.draw_idle()
 
     def _axes(self) -> tuple:
-        return self.alpha_axes, self.snr_axes
+        return self.signal_axes, self.snr_axes

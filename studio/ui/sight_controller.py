@@ -19,6 +19,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QImage, QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QFileDialog
 
+from studio.core.animations import writable_suffixes
 from studio.core.errors import ImageError, RequestError
 from studio.core.features import BackendFeatures
 from studio.core.history import HistoryEntry
@@ -40,7 +41,11 @@ if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
     from studio.ui.noise_lab_dialog import NoiseLabDialog
 
-ANIMATION_FILTER = "Animated WebP (*.webp);;GIF (*.gif)"
+ANIMATION_FILTERS = {
+    ".webp": "Animated WebP (*.webp)",
+    ".gif": "GIF (*.gif)",
+    ".mp4": "MP4 video (*.mp4)",
+}
 
 
 class SightController(QObject):
@@ -162,7 +167,7 @@ class SightController(QObject):
 
     def _export(self, job_id: int, kind: str) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self.window, "Export timeline", f"timeline-{kind}.webp", ANIMATION_FILTER
+            self.window, "Export timeline", f"timeline-{kind}.webp", animation_filter()
         )
         if path:
             self.client.export_timeline(job_id, Path(path), kind)
@@ -313,6 +318,11 @@ class SightController(QObject):
 
     def _error(self, text: str) -> None:
         self.window.show_error(text)
+
+
+def animation_filter() -> str:
+    """The Export dialog's file types: MP4 only where PyAV can write it."""
+    return ";;".join(ANIMATION_FILTERS[suffix] for suffix in writable_suffixes())
 
 
 def _make_grid(sweep: Sweep, images: list[Image.Image], target: Path) -> Image.Image:

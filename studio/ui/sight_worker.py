@@ -35,7 +35,8 @@ class SightWorker(QObject):
     timeline_exported = Signal(str)  # path
     # [(word, QImage overlay)] for the last run's first image, and the step (0: all steps)
     attention_ready = Signal(list, int)
-    noise_lab_opened = Signal(object)  # {"timesteps", "alpha_bar", "snr"} lists
+    # {"timesteps", "signal", "snr"} lists and the names "signal_name", "signal_label"
+    noise_lab_opened = Signal(object)
     noise_frame = Signal(int, QImage)  # timestep, the image noised to it
     denoise_ready = Signal(object)  # GenerationRequest: img2img from the shown noise
     failed = Signal(str)
@@ -142,19 +143,21 @@ class SightWorker(QObject):
     @Slot(str, object, int)
     def open_noise_lab(self, model: str, image: Image.Image, seed: int) -> None:
         try:
-            from studio.engine.noise_lab import open_lab, schedule_curves
+            from studio.engine.noise_lab import open_lab
 
             self._lab = open_lab(self._engine(), model, image, seed)
             self._lab_image = image
-            curves = schedule_curves(self._lab.scheduler_config)
+            curves = self._lab.curves()
         except Exception as exc:
             self._fail("open the noise lab", exc)
             return
         self.noise_lab_opened.emit(
             {
                 "timesteps": curves.timesteps.tolist(),
-                "alpha_bar": curves.alpha_bar.tolist(),
+                "signal": curves.signal.tolist(),
                 "snr": curves.snr.tolist(),
+                "signal_name": curves.signal_name,
+                "signal_label": curves.signal_label,
             }
         )
 

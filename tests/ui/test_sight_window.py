@@ -4,6 +4,7 @@ sweeps queued as one group into a grid, and the dialogs."""
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 from PIL import Image
@@ -14,6 +15,7 @@ from studio.core.sweep import AxisKind, Sweep, SweepAxis
 from studio.core.sweep_grid import SWEEP_CHUNK
 from studio.ui.noise_lab_dialog import NoiseLabDialog
 from studio.ui.qt_images import qimage_to_pil
+from studio.ui.sight_controller import animation_filter
 from studio.ui.sweep_dialog import SweepDialog
 
 TIMEOUT = 5000
@@ -111,13 +113,15 @@ def test_the_noise_lab_dialog_plots_the_schedule_and_asks_for_frames(qtbot):
     dialog.timestep_changed.connect(asked.append)
     dialog.denoise_requested.connect(denoise.append)
     timesteps = list(range(1000))
-    alpha_bar = [1 - t / 999 for t in timesteps]
-    snr = [a / max(1 - a, 1e-12) for a in alpha_bar]
-    dialog.set_curves({"timesteps": timesteps, "alpha_bar": alpha_bar, "snr": snr})
-    assert len(dialog.alpha_axes.lines) == 2  # the curve and the marker
+    signal = [1 - t / 999 for t in timesteps]
+    snr = [a / max(1 - a, 1e-12) for a in signal]
+    names = {"signal_name": "alpha-bar", "signal_label": "alpha-bar (signal share)"}
+    dialog.set_curves({"timesteps": timesteps, "signal": signal, "snr": snr, **names})
+    assert len(dialog.signal_axes.lines) == 2  # the curve and the marker
+    assert dialog.signal_axes.get_ylabel() == "alpha-bar (signal share)"
     dialog.slider.setValue(250)
     qtbot.waitUntil(lambda: asked[-1:] == [250], timeout=TIMEOUT)
-    assert "t = 250" in dialog.readout.text()
+    assert "t = 250   alpha-bar 0.75" in dialog.readout.text()
     dialog.denoise.click()
     assert denoise == [250]
     image = dialog.grab().toImage()
@@ -184,3 +188,9 @@ def test_the_see_menu_opens_the_noise_lab_on_the_shown_image(window, events, qtb
         lambda: window.notice.text().startswith("Could not open the noise lab"), timeout=60_000
     )
     window.sight.noise_lab.close()
+
+
+def test_the_export_dialog_offers_mp4_only_where_pyav_can_write_it(monkeypatch):
+    assert animation_filter() == "Animated WebP (*.webp);;GIF (*.gif);;MP4 video (*.mp4)"
+    monkeypatch.setitem(sys.modules, "av", None)  # as if not installed
+    assert animation_filter() == "Animated WebP (*.webp);;GIF (*.gif)"

@@ -29,6 +29,7 @@ from studio.engine.checkpoints import CheckpointHeader
 from studio.engine.components import ModelTree
 from studio.engine.devices import Placement, weights_memory
 from studio.engine.families.lora_keys import LoraTarget
+from studio.engine.forward_process import ForwardProcess, VariancePreserving
 from studio.engine.previews import LatentPreviewer
 from studio.engine.unet_attention import UNetCrossAttention
 
@@ -206,6 +207,22 @@ class FamilyAdapter:
         if getattr(pipe, "unet", None) is None:
             return None
         return UNetCrossAttention((ContextTokens(pipe.tokenizer),))
+
+    # --- the forward process (the noise lab) ----------------------------------------------
+
+    def forward_process(
+        self, pipe: DiffusionPipeline, scheduler_config: Any, width: int, height: int
+    ) -> ForwardProcess:
+        """How training noised this model's latents for an image of `width` x `height`."""
+        return VariancePreserving(scheduler_config)
+
+    def img2img_timesteps(
+        self, pipe: DiffusionPipeline, sampler: Any, steps: int, width: int, height: int
+    ) -> torch.Tensor:
+        """The timesteps this family's img2img pipeline sets on `sampler` for `steps` steps at
+        `width` x `height`, before its strength cuts off the first ones."""
+        sampler.set_timesteps(steps)
+        return sampler.timesteps
 
 
 def read_config(path: Path) -> dict[str, Any]:

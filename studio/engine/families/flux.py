@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from diffusers import DiffusionPipeline, FluxPipeline, FluxTransformer2DModel
 
@@ -89,6 +90,13 @@ class Flux(TransformerFamily):
     def joint_attention(self, pipe: DiffusionPipeline) -> JointAttentionHooks:
         """The joint context is T5's tokens only (CLIP gives the pooled vector)."""
         return JointAttentionHooks((ContextTokens(pipe.tokenizer_2),), packed_grid, PACKING)
+
+    def image_tokens(self, pipe: DiffusionPipeline, width: int, height: int) -> int:
+        cell = pipe.vae_scale_factor * 2  # latents packed 2x2 into a token
+        return (height // cell) * (width // cell)
+
+    def img2img_sigmas(self, steps: int) -> np.ndarray | None:
+        return np.linspace(1.0, 1 / steps, steps)
 
     def lora_target(self, header: CheckpointHeader) -> LoraTarget | None:
         flux, width = transformer_lora(header)

@@ -7,7 +7,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+import torch
 from diffusers import DiffusionPipeline
+from diffusers.pipelines.flux.pipeline_flux import calculate_shift, retrieve_timesteps
 from diffusers.quantizers.quantization_config import GGUFQuantizationConfig
 
 from studio.core.models import ModelInfo
@@ -17,6 +20,7 @@ from studio.engine.components import ModelTree, header_parameters
 from studio.engine.devices import Placement, memory_budget, weights_memory
 from studio.engine.families.base import FamilyAdapter, Variant, read_config
 from studio.engine.families.parts import Part, load_part
+from studio.engine.forward_process import FlowMatching, ForwardProcess
 
 
 class TransformerFamily(FamilyAdapter):
@@ -24,6 +28,41 @@ class TransformerFamily(FamilyAdapter):
     flow_matching = True
     parts: ClassVar[tuple[Part, ...]]
     transformer_class: ClassVar[type]
+
+    def forward_process(
+        self, pipe: DiffusionPipeline, scheduler_config: Any, width: int, height: int
+    ) -> ForwardProcess:
+        return FlowMatching(scheduler_config, self.shift_mu(pipe, scheduler_config, width, height))
+
+    def img2img_timesteps(
+        self, pipe: DiffusionPipeline, sampler: Any, steps: int, width: int, height: int
+    ) -> torch.Tensor:
+        mu = self.shift_mu(pipe, sampler.config, width, height)
+        timesteps, _ = retrieve_timesteps(sampler, steps, sigmas=self.img2img_sigmas(steps), mu=mu)
+        return timesteps
+
+    def img2img_sigmas(self, steps: int) -> np.ndarray | None:
+        """The `sigmas` the img2img pipeline passes its sampler; None: the sampler's own."""
+        return None
+
+    def shift_mu(
+        self, pipe: DiffusionPipeline, config: Any, width: int, height: int
+    ) -> float | None:
+        """The resolution-dependent shift as the img2img pipeline computes it from the image's
+        token count; None for a schedule with a fixed shift."""
+        if not config.get("use_dynamic_shifting"):
+            return None
+        return calculate_shift(
+            self.image_tokens(pipe, width, height),
+            config.get("base_image_seq_len", 256),
+            config.get("max_image_seq_len", 4096),
+            config.get("base_shift", 0.5),
+            config.get("max_shift", 1.15),
+        )
+
+    def image_tokens(self, pipe: DiffusionPipeline, width: int, height: int) -> int:
+        cell = pipe.vae_scale_factor * pipe.transformer.config.patch_size
+        return (height // cell) * (width // cell)
 
     def variant_of_folder(self, path: Path, index) -> Variant:
         return self.variants[self.folder_variant(read_config(path / "transformer" / "config.json"))]
