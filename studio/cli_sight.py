@@ -42,6 +42,11 @@ def add_generate_flags(generate: argparse.ArgumentParser) -> None:
 
 def check_generate_flags(options: argparse.Namespace) -> None:
     """Refuse bad flags before the slow engine import."""
+    seeing = [flag for flag in ("timeline", "attention") if getattr(options, flag) is not None]
+    if seeing and options.server:
+        raise RequestError(
+            f"--{seeing[0]} needs this machine's engine: a ComfyUI server sends no latents"
+        )
     if options.timeline is not None:
         check_animation_path(options.timeline, "--timeline")
 
@@ -61,6 +66,8 @@ def observers_for(options: argparse.Namespace) -> list[Any]:
 
 def write_observed(options: argparse.Namespace, observers: list[Any], result: Any) -> None:
     """Write each observer's files and print their paths, like the images'."""
+    if not observers:
+        return  # and the engine's modules (torch) stay unimported, as on a ComfyUI server
     from studio.engine.attention import AttentionRecorder
     from studio.engine.timeline import Timeline
 

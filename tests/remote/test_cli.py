@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -81,3 +83,24 @@ def test_a_sweep_on_two_servers_runs_its_cells_on_both_at_once(fake, tmp_path, c
             assert grid.width >= 4 * 64
     finally:
         second.stop()
+
+
+def test_seeing_the_diffusion_is_refused_on_a_server_in_one_line(fake, tmp_path, capsys):
+    args = ["generate", "--server", fake.url, "--model", MODEL, "--prompt", "a snail"]
+    assert main([*args, "--attention", str(tmp_path / "maps")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "--attention needs this machine's engine" in err and err.count("\n") == 1
+    assert fake.prompts == []
+
+
+def test_generating_on_a_server_imports_no_torch(fake, tmp_path):
+    out = str(tmp_path / "a.png")
+    code = (
+        "import sys; from studio.cli import main; "
+        f"args = ['generate', '--server', {fake.url!r}, '--model', {MODEL!r}, '--prompt', 'x', "
+        f"'--steps', '1', '--width', '64', '--height', '64', '--out', {out!r}]; "
+        "assert main(args) == 0; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
