@@ -1,8 +1,9 @@
 """The studio window: canvas in the middle, prompt panel, history and queue in docks.
 
-The window owns the job queue and hands one job at a time to the worker; widgets never touch
-the engine. What the canvas shows and the image files in and out are the Workspace's job.
-File and database work runs as asyncio tasks on the qasync loop (`tasks`).
+The window owns the job queue; `JobControl` hands its jobs to the worker as the backend can
+take them. Widgets never touch the engine. What the canvas shows and the image files in and
+out are the Workspace's job. File and database work runs as asyncio tasks on the qasync loop
+(`tasks`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from studio.core.compare import applicable_parameters
@@ -25,7 +26,6 @@ from studio.core.model_roots import FoundFolder, find_model_folders
 from studio.core.models import ModelInfo
 from studio.core.paths import AppPaths
 from studio.core.request import GenerationRequest, Mode
-from studio.core.results import StepUpdate
 from studio.core.settings import Settings
 from studio.ui import tasks
 from studio.ui.canvas import CanvasView
@@ -33,7 +33,8 @@ from studio.ui.compare_view import CompareDialog, CompareItem
 from studio.ui.find_models_dialog import FindModelsDialog
 from studio.ui.history_strip import HistoryStrip
 from studio.ui.image_files import read_image
-from studio.ui.job_queue import Job, JobQueue
+from studio.ui.job_control import JobControl, describable
+from studio.ui.job_queue import JobQueue
 from studio.ui.mask_painter import MaskPainter
 from studio.ui.mask_tools import MaskTools
 from studio.ui.model_list import read_thumbnails
@@ -46,7 +47,7 @@ from studio.ui.settings_dialog import SettingsDialog
 from studio.ui.sight_controller import SightController
 from studio.ui.status_bar import RunStatus
 from studio.ui.window_actions import build_actions, build_menus
-from studio.ui.worker import EngineFactory, FinishedJob, WorkerClient, default_engine_factory
+from studio.ui.worker import EngineFactory, WorkerClient, default_engine_factory
 from studio.ui.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class MainWindow(QMainWindow):
             self.client.worker,
             lambda: self.settings.outputs_folder(self.paths.outputs_dir),
             self._build_request,
-            self.enqueue,
+            lambda requests: self.jobs.enqueue(requests),
         )
         central_layout.addWidget(self.sight.bar)
         self.history = HistoryStrip(paths.history_db)
@@ -119,10 +120,10 @@ class MainWindow(QMainWindow):
 
         self.store = SessionStore(paths)
         self.autosave = Autosave(self.store, self._session_state, self._save_layout, self)
+        self.jobs = JobControl(self)
         self._connect_actions()
         self._connect_widgets()
         self._connect_worker()
-        self._queue_changed()
         self._restore_layout()
         self._restore_request()
         self._offer_interrupted()
@@ -169,7 +170,7 @@ class MainWindow(QMainWindow):
         a.settings.triggered.connect(self.edit_settings)
         a.quit.triggered.connect(self.close)
         a.generate.triggered.connect(self.generate)
-        a.cancel.triggered.connect(self.cancel)
+        a.cancel.triggered.connect(self.jobs.cancel)
         a.clear_queue.triggered.connect(self.queue.clear_waiting)
         a.use_as_input.triggered.connect(ws.use_shown_as_input)
         a.show_input.triggered.connect(ws.show_input)
@@ -193,7 +194,7 @@ class MainWindow(QMainWindow):
     def _connect_widgets(self) -> None:
         p, h, ws = self.panel, self.history, self.workspace
         p.generate_requested.connect(self.generate)
-        p.cancel_requested.connect(self.cancel)
+        p.cancel_requested.connect(self.jobs.cancel)
         p.model_chosen.connect(self.client.load_model)
         p.changed.connect(self.autosave.touch)
         self.painter.changed.connect(lambda: self.autosave.touch(images=True))
@@ -211,8 +212,7 @@ class MainWindow(QMainWindow):
         ws.error.connect(self.show_error)
         ws.notice.connect(self.notice.show_info)
         self.queue_panel.remove_requested.connect(self.queue.remove)
-        self.queue_panel.cancel_requested.connect(self.cancel)
-        self.queue.changed.connect(self._queue_changed)
+        self.queue_panel.cancel_requested.connect(self.jobs.cancel)
         h.show_requested.connect(lambda entry: ws.show_file(entry.path))
         h.show_requested.connect(self.sight.entry_shown)
         h.use_as_input_requested.connect(lambda entry: ws.show_file(entry.path, as_input=True))
@@ -224,12 +224,6 @@ class MainWindow(QMainWindow):
     def _connect_worker(self) -> None:
         # Bound methods of objects on this thread: Qt queues each call to the UI thread.
         w = self.client.worker
-        w.started.connect(self._job_started)
-        w.progress.connect(self._job_progress)
-        w.preview.connect(self._job_preview)
-        w.finished.connect(self._job_finished)
-        w.failed.connect(self._job_failed)
-        w.cancelled.connect(self._job_cancelled)
         w.models_listed.connect(self._models_listed)
         w.features_known.connect(self._features_known)
         w.scan_progress.connect(self._scan_progress)
@@ -257,13 +251,7 @@ class MainWindow(QMainWindow):
         except RequestError as exc:
             self.show_error(str(exc))
             return
-        self.enqueue([request])
-
-    def enqueue(self, requests: list[GenerationRequest]) -> list[Job]:
-        """Queue requests as one group, in order, and start the queue if idle."""
-        jobs = [self.queue.add(request) for request in requests]
-        self._pump()
-        return jobs
+        self.jobs.enqueue([request])
 
     def _build_request(self) -> GenerationRequest:
         request = self.panel.request()
@@ -286,100 +274,17 @@ class MainWindow(QMainWindow):
         request.validate()
         return request
 
-    def cancel(self) -> None:
-        if self.queue.cancel_running():
-            self.statusBar().showMessage("Cancelling…")
-
     def _scale_brush(self, factor: float) -> None:
         size = self.painter.brush_size
         step = max(1, round(size * abs(factor - 1)))
         self.painter.set_brush_size(size + step if factor > 1 else size - step)
-
-    def _pump(self) -> None:
-        while (job := self.queue.start_next()) is not None:
-            self.client.submit(job)
-
-    def _queue_changed(self) -> None:
-        running = self.queue.running is not None
-        self.panel.set_running(running)
-        self.actions_.cancel.setEnabled(running)
-
-    def _job_started(self, job_id: int) -> None:
-        self._note_running()
-        if job_id != self._shown_job_id():
-            return
-        self.run_status.job_started()
-        self.statusBar().clearMessage()
-
-    def _shown_job_id(self) -> int | None:
-        """The job whose progress and previews the window shows: the first running one."""
-        job = self.queue.running
-        return job.id if job is not None else None
-
-    def _job_progress(self, job_id: int, update: StepUpdate) -> None:
-        job = self.queue.get(job_id)
-        if job is None:
-            return
-        text = job.step_text(update.step, update.total)
-        self.queue_panel.set_step(job_id, text, update.workers)
-        if job_id == self._shown_job_id():
-            self.run_status.step(update, text)
-
-    def _job_preview(self, job_id: int, image: QImage) -> None:
-        job = self.queue.get(job_id)
-        if job is None or job.cancel.is_set() or job_id != self._shown_job_id():
-            return
-        image = self.sight.bar.live_frame() or image  # x0, or x_t when the bar asks for it
-        self.workspace.show_preview(job.id, image, self._target_size(job.request, image))
-
-    def _target_size(self, request: GenerationRequest, preview: QImage) -> QSize:
-        if request.mode.uses_init_image and self.workspace.input is not None:
-            return self.workspace.input.size()
-        if request.size is not None:
-            return QSize(*request.size)
-        info = self.panel.model_info(request.model)
-        return QSize(*info.native_size) if info else preview.size() * 8
-
-    def _job_finished(self, job_id: int, done: FinishedJob) -> None:
-        self._end_job(job_id, succeeded=True)
-        entries = done.outcome.entries
-        self.history.add_entries(entries, done.images)
-        if entries:
-            count, where = len(entries), entries[0].path.parent
-            servers = sorted(set(done.outcome.result.workers))  # a remote backend's servers
-            made_on = f" (made on {', '.join(servers)})" if servers else ""
-            self.statusBar().showMessage(
-                f"Saved {count} image{'s' * (count > 1)} to {where}{made_on}", 8000
-            )
-            self.workspace.show_result(job_id, done.images[0], entries[0].path, entries[0].seed)
-            self.panel.model_list.add_thumbnail(entries[0].request.model, done.images[0])
-
-    def _job_failed(self, job_id: int, message: str) -> None:
-        self._end_job(job_id, succeeded=False)
-        self.show_error(f"Generation failed: {message}")
-
-    def _job_cancelled(self, job_id: int) -> None:
-        self._end_job(job_id, succeeded=False)
-        self.statusBar().showMessage("Cancelled", 4000)
-
-    def _end_job(self, job_id: int, succeeded: bool) -> None:
-        shown = job_id == self._shown_job_id()
-        self.queue.finish(job_id)
-        self._note_running()
-        if shown:
-            self.run_status.job_ended()
-            if self.queue.running is not None:  # the next running job's progress is shown
-                self.run_status.job_started()
-        self.workspace.run_ended(job_id, succeeded)
-        self._pump()
 
     # -- models ----------------------------------------------------------------------------
 
     def _features_known(self, features: BackendFeatures) -> None:
         """Show only what the backend can do: a ComfyUI server sends no latents (no step bar,
         no attention maps) and may lack a mode."""
-        self.queue.capacity = features.parallel_jobs
-        self._pump()
+        self.jobs.set_capacity(features.parallel_jobs)
         self.sight.set_features(features)
         self.panel.allow_modes(features.modes)
 
@@ -496,13 +401,6 @@ class MainWindow(QMainWindow):
 
     # -- session ---------------------------------------------------------------------------
 
-    def _note_running(self) -> None:
-        """Note the running jobs, so that a kill cannot lose them."""
-        try:
-            self.store.save_running([_describable(job.request) for job in self.queue.running_jobs])
-        except OSError as exc:
-            log.warning("could not note the running jobs: %s", exc)
-
     def _offer_interrupted(self) -> None:
         """Jobs that were running when the studio was killed: say so and offer to run them
         again."""
@@ -530,7 +428,7 @@ class MainWindow(QMainWindow):
             self.generate()
 
     def _session_state(self) -> SessionState:
-        request = _describable(self.panel.request())
+        request = describable(self.panel.request())
         source = self.workspace.input
         mask = self.painter.mask() if source is not None else None
         return SessionState(request, source, mask, self.painter.tool_settings())
@@ -594,11 +492,3 @@ def _local_files(mime: QMimeData) -> list[Path]:
     if not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-
-def _describable(request: GenerationRequest) -> dict[str, object]:
-    """The request as JSON-ready data without its images (the session keeps those)."""
-    data = request.to_dict()
-    for key in ("init_image", "mask"):
-        data.pop(key, None)
-    return data
