@@ -9,10 +9,10 @@ import importlib.util
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from studio.core.errors import RequestError
+from studio.core.padding import pad, work_size
 
 FRAME_MS = 120  # an animation's time per frame
 HOLD_FRAMES = 8  # WebP and GIF show the last frame this many frames long
@@ -58,21 +58,13 @@ def _write_video(frames: list[Image.Image], path: Path) -> Path:
     even sides: an odd side is padded by one row or column repeating the edge pixels."""
     import av
 
-    width, height = frames[0].size
-    even = (width + width % 2, height + height % 2)
+    even = work_size(frames[0].size, 2)
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("h264", rate=Fraction(1000, FRAME_MS))
         stream.width, stream.height = even
         stream.pix_fmt = "yuv420p"
         for image in frames:
-            frame = av.VideoFrame.from_image(_padded(image.convert("RGB"), even))
+            frame = av.VideoFrame.from_image(pad(image.convert("RGB"), even))
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
-
-
-def _padded(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    if image.size == size:
-        return image
-    pad = ((0, size[1] - image.height), (0, size[0] - image.width), (0, 0))
-    return Image.fromarray(np.pad(np.asarray(image), pad, mode="edge"), "RGB")

@@ -1,8 +1,7 @@
 """What each mode adds to a pipeline call, and what it does to the images afterwards.
 
-A model works on sizes that are a multiple of its latent cell (8 px for SD and SDXL, 16 px
-for SD3 and FLUX.1). An input image of any other size is padded out to the next multiple
-(its edge pixels repeated) and the result cropped back, so a 100x70 input gives a 100x70
+An input image of a size the model does not work on is padded out to the next multiple
+(`studio.core.padding`) and the result cropped back, so a 100x70 input gives a 100x70
 result, undistorted, and inpainting leaves every pixel outside the mask as it was.
 """
 
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
+from studio.core.padding import pad, work_size
 from studio.core.request import GenerationRequest, Mode
 
 
@@ -86,26 +86,6 @@ def feathered(mask: Image.Image, radius: int) -> Image.Image:
         return mask
     blurred = mask.filter(ImageFilter.GaussianBlur(radius / 2))
     return Image.fromarray(np.minimum(np.asarray(blurred), np.asarray(mask)), "L")
-
-
-def work_size(size: tuple[int, int], multiple: int) -> tuple[int, int]:
-    """The size a model works on for an input of `size`: each side up to the next multiple."""
-    width, height = (max(multiple, -(-side // multiple) * multiple) for side in size)
-    return width, height
-
-
-def pad(image: Image.Image, size: tuple[int, int], fill: int | None = None) -> Image.Image:
-    """`image` at the top left of `size`; the rest repeats its edge pixels (or is `fill`)."""
-    if image.size == size:
-        return image
-    pixels = np.asarray(image)
-    pad_w, pad_h = size[0] - image.width, size[1] - image.height
-    widths = [(0, pad_h), (0, pad_w)] + [(0, 0)] * (pixels.ndim - 2)
-    if fill is None:
-        padded = np.pad(pixels, widths, mode="edge")
-    else:
-        padded = np.pad(pixels, widths, mode="constant", constant_values=fill)
-    return Image.fromarray(padded, image.mode)
 
 
 def _fit(image: Image.Image, size: tuple[int, int], resample: Image.Resampling) -> Image.Image:

@@ -19,10 +19,10 @@ import torch
 from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 
+from studio.core.padding import pad, work_size
 from studio.core.request import GenerationRequest, Mode
 from studio.engine.families import FamilyAdapter
 from studio.engine.forward_process import ScheduleCurves
-from studio.engine.modes import pad, work_size
 from studio.engine.schedulers import make_scheduler
 from studio.engine.timeline import decode_latents
 

@@ -27,6 +27,7 @@ from studio.core.errors import (
 )
 from studio.core.features import BackendFeatures
 from studio.core.models import ModelInfo
+from studio.core.padding import work_size
 from studio.core.request import GenerationRequest, Mode, resolve_request
 from studio.core.results import GenerationResult, LoadProgress, StepUpdate
 from studio.remote.catalog import ServerCatalog
@@ -111,7 +112,7 @@ class ComfyBackend:
                 f"the {request.scheduler} sampler does not run {info.family_label}; use one of: "
                 f"{', '.join(info.samplers)}"
             )
-        request = _resolve(request, info)
+        request = resolve_request(request, info)
         request.validate()
         # 2. One job per image; every server with the model takes jobs until none is left
         seeds = [request.seed + i for i in range(request.batch_size)]
@@ -134,7 +135,9 @@ class ComfyBackend:
         finished = time.perf_counter()
         return GenerationResult(
             request=request,
-            images=[output.image for output, _ in outputs],
+            images=[
+                _cropped(output.image, (request.width, request.height)) for output, _ in outputs
+            ],
             seeds=seeds,
             timings={"total": finished - started},
             model_name=info.name,
@@ -194,8 +197,11 @@ class ComfyBackend:
         if job.mode is Mode.TXT2IMG:
             return build_workflow(job, model)
         size = (job.width, job.height)
-        image = self._uploads.image(connection, job.init_image, size)
-        mask = self._uploads.mask(connection, job.mask, size) if job.mode is Mode.INPAINT else None
+        work = work_size(size, model.size_multiple)
+        image = self._uploads.image(connection, job.init_image, size, work)
+        mask = None
+        if job.mode is Mode.INPAINT:
+            mask = self._uploads.mask(connection, job.mask, size, work)
         return build_workflow(job, model, image, mask)
 
 
@@ -209,14 +215,9 @@ def _listed(catalogs: dict[str, ServerCatalog]) -> list[ModelInfo]:
     return list(seen.values())
 
 
-def _resolve(request: GenerationRequest, info: ModelInfo) -> GenerationRequest:
-    """Size and seed as the local engine resolves them; an input's size is taken down to a
-    multiple of 8, which ComfyUI's VAE nodes need (the engine pads and crops instead)."""
-    resolved = resolve_request(request, info)
-    if not (request.size is None and request.mode.uses_init_image):
-        return resolved
-    width, height = (max(8, side // 8 * 8) for side in (resolved.width, resolved.height))
-    return dataclasses.replace(resolved, width=width, height=height)
+def _cropped(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """An input padded out to the model's size multiple comes back at its own size."""
+    return image if image.size == size else image.crop((0, 0, *size))
 
 
 class _Either:

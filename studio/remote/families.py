@@ -107,6 +107,8 @@ SD35_LARGE = RemoteFamily(
     shift=3.0,
 )  # fmt: skip
 
+UNET_SIZE_MULTIPLE = 8
+
 # Edit, fill and FLUX.2 models need other nodes than these workflows have.
 _NOT_PLAIN = ("kontext", "fill", "flux2", "flux.2", "redux", "depth", "canny")
 
@@ -138,6 +140,11 @@ class Checkpoint:
     def named(cls, name: str) -> Checkpoint:
         return cls(name, family_of(name))
 
+    @property
+    def size_multiple(self) -> int:
+        """The side multiple the model works on (the UNet families' latent cell is 8 px)."""
+        return self.family.size_multiple if self.family else UNET_SIZE_MULTIPLE
+
 
 @dataclass(frozen=True)
 class DiffusionModel:
@@ -147,6 +154,10 @@ class DiffusionModel:
     family: RemoteFamily
     encoders: tuple[str, ...]
     vae: str
+
+    @property
+    def size_multiple(self) -> int:
+        return self.family.size_multiple
 
 
 def with_parts(

@@ -8,7 +8,10 @@ import threading
 
 from PIL import Image
 
+from studio.core.padding import pad
 from studio.remote.connection import Connection
+
+Size = tuple[int, int]
 
 
 class Uploads:
@@ -18,19 +21,33 @@ class Uploads:
         self._names: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
-    def image(self, connection: Connection, image: Image.Image, size: tuple[int, int]) -> str:
-        """The input image, RGB at the job's size."""
+    def image(
+        self,
+        connection: Connection,
+        image: Image.Image,
+        size: tuple[int, int],
+        work: tuple[int, int],
+    ) -> str:
+        """The input image, RGB at the job's size, padded out to the size the model works on
+        (its edge pixels repeated; the result is cropped back)."""
         rgb = image.convert("RGB")
         if rgb.size != size:
             rgb = rgb.resize(size, Image.Resampling.LANCZOS)
-        return self._upload(connection, rgb)
+        return self._upload(connection, pad(rgb, work))
 
-    def mask(self, connection: Connection, mask: Image.Image, size: tuple[int, int]) -> str:
-        """The mask as black and white (white = repaint) at the job's size."""
+    def mask(
+        self,
+        connection: Connection,
+        mask: Image.Image,
+        size: tuple[int, int],
+        work: tuple[int, int],
+    ) -> str:
+        """The mask as black and white (white = repaint) at the job's size, padded with black
+        (kept) out to the size the model works on."""
         grey = mask.convert("L")
         if grey.size != size:
             grey = grey.resize(size, Image.Resampling.NEAREST)
-        return self._upload(connection, grey.point(lambda v: 255 if v >= 128 else 0))
+        return self._upload(connection, pad(grey.point(lambda v: 255 if v >= 128 else 0), work, 0))
 
     def _upload(self, connection: Connection, image: Image.Image) -> str:
         encoded = io.BytesIO()

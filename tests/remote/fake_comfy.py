@@ -354,6 +354,14 @@ class FakeComfy:
             await socket.send_str(json.dumps({"type": "progress", "data": progress}))
             await socket.send_bytes(struct.pack(">II", 1, 1) + jpeg)
 
+    def _output_size(self, prompt: dict[str, Any]) -> tuple[int, int]:
+        """The latent's size: the empty latent's, or the uploaded input image's (LoadImage)."""
+        loaded = prompt.get("10", {}).get("inputs", {}).get("image")
+        if loaded in self.uploads:
+            return Image.open(io.BytesIO(self.uploads[loaded])).size
+        inputs = prompt.get("5", {}).get("inputs", {})
+        return inputs.get("width", 64), inputs.get("height", 64)
+
     async def _finish(
         self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra: dict[str, Any]
     ) -> None:
@@ -362,7 +370,9 @@ class FakeComfy:
             await self._send(client_id, "executing", {"node": node, "display_node": node, **p})
         filename = f"snail-studio_{len(self._outputs) + 1:05d}_.png"
         metadata = not self.scenario.no_metadata
-        self._outputs[filename] = _output_png(prompt, extra.get("extra_pnginfo"), metadata)
+        self._outputs[filename] = _output_png(
+            prompt, extra.get("extra_pnginfo"), metadata, self._output_size(prompt)
+        )
         images = [{"filename": filename, "subfolder": "", "type": "output"}]
         await self._send(
             client_id,
@@ -464,22 +474,22 @@ def _jpeg(value: int) -> bytes:
 
 
 def _output_png(
-    prompt: dict[str, Any], extra_pnginfo: dict[str, Any] | None, metadata: bool
+    prompt: dict[str, Any],
+    extra_pnginfo: dict[str, Any] | None,
+    metadata: bool,
+    size: tuple[int, int],
 ) -> bytes:
     """What SaveImage writes: the image with the API prompt as a `prompt` text chunk and each
     `extra_pnginfo` entry (the UI `workflow`) as a JSON chunk of its own, unless metadata is
     off."""
     inputs = prompt[SAMPLER_NODE]["inputs"]
-    side = prompt.get("5", {}).get("inputs", {}).get("width", 64)
     info = PngImagePlugin.PngInfo()
     if metadata:
         info.add_text("prompt", json.dumps(prompt))
         for key, value in (extra_pnginfo or {}).items():
             info.add_text(key, json.dumps(value))
     out = io.BytesIO()
-    Image.new("RGB", (side, side), (inputs["seed"] % 256, 128, 0)).save(
-        out, format="PNG", pnginfo=info
-    )
+    Image.new("RGB", size, (inputs["seed"] % 256, 128, 0)).save(out, format="PNG", pnginfo=info)
     return out.getvalue()
 
 

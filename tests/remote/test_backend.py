@@ -108,6 +108,26 @@ def test_img2img_and_inpaint_upload_their_inputs_at_the_jobs_size(
     assert workflow["10"]["inputs"]["image"] in fake.uploads
 
 
+def test_an_input_of_any_size_is_padded_for_the_server_and_comes_back_at_its_size(
+    backend, fake, picture, square_mask
+):
+    odd = picture.resize((100, 70))
+    mask = square_mask.convert("L").resize((100, 70))
+    result = backend.generate(
+        GenerationRequest(
+            prompt="x", model=MODEL, steps=2, mode=Mode.INPAINT, init_image=odd, mask=mask
+        )
+    )
+    assert result.images[0].size == (100, 70)
+    workflow = fake.prompts[0]["prompt"]
+    sent = Image.open(io.BytesIO(fake.uploads[workflow["10"]["inputs"]["image"]]))
+    sent_mask = np.asarray(Image.open(io.BytesIO(fake.uploads[workflow["12"]["inputs"]["image"]])))
+    assert sent.size == (104, 72)  # up to the next multiple of 8, not stretched
+    assert sent.crop((0, 0, 100, 70)).tobytes() == odd.tobytes()
+    assert sent.getpixel((103, 71)) == odd.getpixel((99, 69))  # the edge repeated
+    assert sent_mask.shape == (72, 104) and not sent_mask[70:, :].any()  # padding is kept
+
+
 def test_the_same_input_is_uploaded_once_per_server(backend, fake, picture):
     request = GenerationRequest(
         prompt="x", model=MODEL, steps=1, mode=Mode.IMG2IMG, init_image=picture, batch_size=2

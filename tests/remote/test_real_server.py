@@ -86,13 +86,15 @@ def test_img2img(backend, model):
 
 
 def test_inpaint_keeps_pixels_outside_the_mask_exactly(backend, model):
-    init = Image.new("RGB", (64, 64), "navy")
-    init.paste((250, 200, 0), (0, 0, 20, 64))
-    mask = Image.new("L", (64, 64), 0)
+    init = Image.new("RGB", (66, 61), "navy")  # not a multiple of 8: padded, then cropped back
+    init.paste((250, 200, 0), (0, 0, 20, 61))
+    mask = Image.new("L", (66, 61), 0)
     mask.paste(255, (24, 24, 56, 56))
+    unsized = {"width": None, "height": None}  # the input's own size
     result = backend.generate(
-        _request(model, mode=Mode.INPAINT, init_image=init, mask=mask, mask_feather=4)
+        _request(model, mode=Mode.INPAINT, init_image=init, mask=mask, mask_feather=4, **unsized)
     )
+    assert result.images[0].size == (66, 61)
     made, original = np.asarray(result.images[0]), np.asarray(init)
     outside = np.asarray(mask) == 0
     assert np.array_equal(made[outside], original[outside])
