@@ -22,7 +22,7 @@ from studio.core.errors import GenerationCancelled, ImageError, ModelError, Stud
 from studio.core.history import HistoryStore
 from studio.core.models import ModelInfo
 from studio.core.paths import AppPaths
-from studio.core.request import DEFAULT_SCHEDULER, GenerationRequest, Mode
+from studio.core.request import DEFAULT_SCHEDULER, GenerationRequest, Mode, resolve_request
 from studio.core.schedulers import SCHEDULER_NAMES
 from studio.core.service import StudioService
 from studio.core.settings import Settings
@@ -218,12 +218,14 @@ def run_generate(options: argparse.Namespace) -> int:
         HistoryStore(paths.history_db),
         settings.outputs_folder(paths.outputs_dir),
     )
-    with _ProgressBar("loading", unit="B", unit_scale=True, disable=None) as bar:
-        model = service.load_model(request.model, lambda p: bar.show(p.done, p.total))
+    model = service.describe(request.model)
+    resolve_request(request, model)  # a size the model cannot take is refused before loading
     if options.guidance is None:
         request = dataclasses.replace(request, guidance_scale=settings.guidance_for(model))
     if options.steps is None:
         request = dataclasses.replace(request, steps=settings.steps_for(model))
+    with _ProgressBar("loading", unit="B", unit_scale=True, disable=None) as bar:
+        service.load_model(request.model, lambda p: bar.show(p.done, p.total))
     cancel = threading.Event()
     observers = cli_sight.observers_for(options)
     with _ProgressBar("denoising", unit="step") as bar:

@@ -29,6 +29,11 @@ class EngineProtocol(Protocol):
         without it as one that applies no LoRAs."""
         ...
 
+    def describe(self, model: str) -> ModelInfo:
+        """What `model` (an id or a path) is, without loading it; raises `ModelError` when
+        there is no such model."""
+        ...
+
     def load_model(
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
     ) -> ModelInfo:

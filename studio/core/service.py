@@ -52,6 +52,10 @@ class StudioService:
         self.history = history
         self.outputs_dir = Path(outputs_dir)
 
+    def describe(self, model: str) -> ModelInfo:
+        """What `model` (an id or a path) is, without loading it; raises `ModelError`."""
+        return self.backend.describe(model)
+
     def load_model(
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
     ) -> ModelInfo:

@@ -73,7 +73,7 @@ class Engine:
 
     def loras(self, model: str) -> list[LoraInfo]:
         """The LoRA files made for `model`'s family (an id or a path)."""
-        return self._loras.for_model(self._info(model))
+        return self._loras.for_model(self.describe(model))
 
     def load_model(
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
@@ -86,10 +86,11 @@ class Engine:
         """`model` loaded (or found in memory): its pipeline, schedule and adapter, for the
         engine's own tools (the noise lab) that work on the model outside a generation."""
         with self._lock:
-            return self._cache.get(self._info(model), on_progress)
+            return self._cache.get(self.describe(model), on_progress)
 
-    def _info(self, model: str) -> ModelInfo:
-        """What `model` is; a cached model answers without a listing (a warm switch)."""
+    def describe(self, model: str) -> ModelInfo:
+        """What `model` is, without loading it; a cached model answers without a listing (a
+        warm switch)."""
         cached = self._cache.find(model)
         return cached.info if cached is not None else self.library.resolve(model)
 
@@ -106,7 +107,7 @@ class Engine:
         request.validate()
         with self._lock:
             # 2. Resolve size and seed for the model (its size multiple), then make it resident
-            info = self._info(request.model)
+            info = self.describe(request.model)
             request = resolve_request(request, info)
             request.validate()
             model = self._cache.get(info)

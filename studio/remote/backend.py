@@ -78,6 +78,10 @@ class ComfyBackend:
         is read here, so there is no progress to report)."""
         return self._model_info(model, self.models())
 
+    def describe(self, model: str) -> ModelInfo:
+        """`model` as the servers list it (nothing is read: ComfyUI loads on first use)."""
+        return self._model_info(model)
+
     def _model_info(self, model: str, known: list[ModelInfo] | None = None) -> ModelInfo:
         """`model` from what the servers last said, asking them again if it is not there."""
         known = known if known is not None else _listed(self.pool.catalogs())

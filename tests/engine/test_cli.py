@@ -220,9 +220,14 @@ def test_missing_image_exits_2_with_one_line(run, tmp_path):
     assert "input image not found" in line
 
 
-def test_bad_size_exits_2_with_one_line(run):
+def test_bad_size_exits_2_with_one_line_before_the_model_loads(run, monkeypatch):
+    from studio.engine import Engine
+
+    loads = []
+    monkeypatch.setattr(Engine, "load_model", lambda self, *args: loads.append(args))
     line = one_line_error(run, "generate", "--prompt", "x", "--model", "tiny", "--width", "65")
     assert "width must be a multiple of 8 for SD 1.5, got 65" in line
+    assert loads == []  # refused from what the model is, not after loading it
 
 
 def test_mask_of_the_wrong_size_exits_2_with_one_line(run, tmp_path):

@@ -122,6 +122,11 @@ class FakeEngine:
         info = self._models.get(model)
         return list(FAKE_LORAS.get(info.family, ())) if info is not None else []
 
+    def describe(self, model: str) -> ModelInfo:
+        if model not in self._models:
+            raise ModelError(f"unknown model {model!r}")
+        return self._models[model]
+
     def load_model(
         self, model: str, on_progress: Callable[[LoadProgress], None] | None = None
     ) -> ModelInfo:
