@@ -130,9 +130,11 @@ class Workspace(QObject):
         self.show_image(image, path)
 
     def run_ended(self, job_id: int, succeeded: bool) -> None:
-        """A failed or cancelled run puts back what was shown before its previews."""
-        if self._preview_job == job_id:
-            self._preview_job = None
+        """A failed or cancelled run puts back what was shown before its previews (another
+        job's previews, from a job running beside it on another server, stay)."""
+        if self._preview_job not in (None, job_id):
+            return
+        self._preview_job = None
         if succeeded or not self.canvas.has_preview():
             return
         if self.showing_input or (self.shown is None and self.input is not None):

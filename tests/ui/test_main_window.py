@@ -483,3 +483,16 @@ def test_the_local_engine_shows_the_step_bar_and_attention(window, qtbot):
     qtbot.waitUntil(lambda: window.panel.model_list.info("snail-mini") is not None, timeout=TIMEOUT)
     assert window.sight.bar.isVisibleTo(window) and window.sight.bar.attention.isVisibleTo(window)
     assert all(see_menu_actions(window).values())
+
+
+def test_a_job_failing_beside_the_shown_one_leaves_its_previews(window):
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QImage
+
+    preview = QImage(8, 8, QImage.Format.Format_RGB888)
+    preview.fill(0x336699)
+    window.workspace.show_preview(1, preview, QSize(64, 64))
+    window.workspace.run_ended(2, succeeded=False)  # another server's job
+    assert window.canvas.has_preview()
+    window.workspace.run_ended(1, succeeded=False)
+    assert not window.canvas.has_preview()
