@@ -229,7 +229,7 @@ def run_sweep(options: argparse.Namespace) -> int:
     sweep.validate()  # before the slow engine import
     engine = _engine(settings, options.server)
     if options.guidance is None and not sweep.varies(AxisKind.GUIDANCE):
-        guidance = settings.guidance_for(engine.load_model(sweep.base.model))
+        guidance = settings.guidance_for(engine.describe(sweep.base.model))
         sweep = dataclasses.replace(
             sweep, base=dataclasses.replace(sweep.base, guidance_scale=guidance)
         )

@@ -17,6 +17,7 @@ from studio.remote.families import (
     family_of,
     with_parts,
 )
+from studio.remote.node_specs import choices, input_spec
 from studio.remote.samplers import REMOTE_SAMPLERS
 from studio.remote.workflows import ModelSource
 
@@ -87,15 +88,12 @@ class ServerCatalog:
 
 
 def _choices(node: Any, name: str) -> tuple[str, ...]:
-    """A loader input's file list: `input.required.<name>` is `[[files...], {...}]`, or
-    `["COMBO", {"options": [files...]}]` from nodes in ComfyUI's newer schema (such as
-    TripleCLIPLoader); empty when the node is absent."""
+    """A loader's file list: its required input `name`; empty when the node is absent."""
     try:
         spec = node["input"]["required"][name]
-        choices = spec[1].get("options", []) if spec[0] == "COMBO" else spec[0]
-    except (KeyError, IndexError, TypeError, AttributeError):
+    except (KeyError, TypeError):
         return ()
-    return tuple(c for c in choices if isinstance(c, str))
+    return tuple(c for c in choices(*input_spec(spec)) if isinstance(c, str))
 
 
 def _model(name: str, kind: str, problem: str | None = None) -> ModelInfo:

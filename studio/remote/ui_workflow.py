@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from studio.remote.connection import Connection
+from studio.remote.node_specs import choices, input_spec
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class _Shape:
             specs = definition.get("input", {}).get(group) or {}
             order = (definition.get("input_order") or {}).get(group) or list(specs)
             for name in order:
-                kind, options = _spec(specs[name])
+                kind, options = input_spec(specs[name])
                 value = values.get(name, _default(kind, options))
                 slot_type = "COMBO" if isinstance(kind, list) else kind
                 if not _is_widget(kind, options):
@@ -113,7 +114,8 @@ class _Shape:
                 self.widgets.append(value)
                 if options.get("control_after_generate"):
                     self.widgets.append(SEED_CONTROL)
-            if group == "required" and any(_spec(s)[1].get("image_upload") for s in specs.values()):
+            uploads = any(input_spec(spec)[1].get("image_upload") for spec in specs.values())
+            if group == "required" and uploads:
                 self.widgets.append(UPLOAD_BUTTON)
 
     def inputs(self) -> list[dict[str, Any]]:
@@ -143,13 +145,6 @@ class _Shape:
         return [_WIDTH, max(height, _TALL.get(self.class_type, 0))]
 
 
-def _spec(spec: Any) -> tuple[Any, Mapping[str, Any]]:
-    if not isinstance(spec, list | tuple) or not spec:
-        return spec, {}
-    options = spec[1] if len(spec) > 1 and isinstance(spec[1], Mapping) else {}
-    return spec[0], options
-
-
 def _is_widget(kind: Any, options: Mapping[str, Any]) -> bool:
     if options.get("forceInput"):
         return False
@@ -163,8 +158,8 @@ def _is_link(value: Any) -> bool:
 def _default(kind: Any, options: Mapping[str, Any]) -> Any:
     if "default" in options:
         return options["default"]
-    choices = kind if isinstance(kind, list) else options.get("options") or [None]
-    return choices[0] if choices else None
+    offered = choices(kind, options)
+    return offered[0] if offered else None
 
 
 def _sources(node: Mapping[str, Any]) -> list[str]:

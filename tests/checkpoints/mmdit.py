@@ -37,6 +37,17 @@ def _cat(source: StateDict, modules: list[str], out: StateDict, target: str) -> 
         out[f"{target}.{param}"] = torch.cat([source[f"{m}.{param}"] for m in modules])
 
 
+IMAGE_QKV = ("to_q", "to_k", "to_v")
+TEXT_QKV = ("add_q_proj", "add_k_proj", "add_v_proj")
+
+
+def _cat_qkv(
+    source: StateDict, attention: str, projections: tuple[str, ...], out: StateDict, target: str
+) -> None:
+    """diffusers' separate q, k, v projections of `attention` as the original fused `qkv`."""
+    _cat(source, [f"{attention}.{name}" for name in projections], out, target)
+
+
 def _final_modulation(transformer: StateDict, out: StateDict, prefix: str) -> None:
     """diffusers' `norm_out.linear` is the original `final_layer.adaLN_modulation.1` with its
     scale and shift halves swapped (both MMDiT families)."""
@@ -74,13 +85,8 @@ def sd3_transformer_to_original(transformer: StateDict, prefix: str = UNET_PREFI
         src = f"transformer_blocks.{i}."
         x = f"{prefix}joint_blocks.{i}.x_block."
         context = f"{prefix}joint_blocks.{i}.context_block."
-        _cat(t, [f"{src}attn.to_q", f"{src}attn.to_k", f"{src}attn.to_v"], out, f"{x}attn.qkv")
-        _cat(
-            t,
-            [f"{src}attn.add_q_proj", f"{src}attn.add_k_proj", f"{src}attn.add_v_proj"],
-            out,
-            f"{context}attn.qkv",
-        )
+        _cat_qkv(t, f"{src}attn", IMAGE_QKV, out, f"{x}attn.qkv")
+        _cat_qkv(t, f"{src}attn", TEXT_QKV, out, f"{context}attn.qkv")
         names = {
             f"{src}attn.to_out.0": "x_block.attn.proj",
             f"{src}attn.norm_q": "x_block.attn.ln_q",
@@ -99,12 +105,7 @@ def sd3_transformer_to_original(transformer: StateDict, prefix: str = UNET_PREFI
         }
         _renamed(t, names, out, f"{prefix}joint_blocks.{i}.")
         if f"{src}attn2.to_q.weight" in t:
-            _cat(
-                t,
-                [f"{src}attn2.to_q", f"{src}attn2.to_k", f"{src}attn2.to_v"],
-                out,
-                f"{x}attn2.qkv",
-            )
+            _cat_qkv(t, f"{src}attn2", IMAGE_QKV, out, f"{x}attn2.qkv")
         last = i == layers - 1  # the last context block only feeds the image stream (shift, scale)
         for param in ("weight", "bias"):
             modulation = t[f"{src}norm1_context.linear.{param}"]
@@ -171,15 +172,8 @@ def flux_transformer_to_original(transformer: StateDict, prefix: str = "") -> St
     for i in range(_blocks(t, "transformer_blocks")):
         src = f"transformer_blocks.{i}."
         dst = f"{prefix}double_blocks.{i}."
-        _cat(
-            t, [f"{src}attn.to_q", f"{src}attn.to_k", f"{src}attn.to_v"], out, f"{dst}img_attn.qkv"
-        )
-        _cat(
-            t,
-            [f"{src}attn.add_q_proj", f"{src}attn.add_k_proj", f"{src}attn.add_v_proj"],
-            out,
-            f"{dst}txt_attn.qkv",
-        )
+        _cat_qkv(t, f"{src}attn", IMAGE_QKV, out, f"{dst}img_attn.qkv")
+        _cat_qkv(t, f"{src}attn", TEXT_QKV, out, f"{dst}txt_attn.qkv")
         names = {
             f"{src}norm1.linear": "img_mod.lin",
             f"{src}norm1_context.linear": "txt_mod.lin",

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from PIL import Image
 
-from studio.cli import main
 from studio.core.request import GenerationRequest
 from studio.engine.attention import AttentionRecorder, overlay, prompt_words
 from studio.engine.attention_hooks import ContextTokens
+from tests.engine.attention_cli import check_attention_cli
 from tests.tiny_pipeline import tiny_components
 
 
@@ -66,26 +64,4 @@ def test_the_overlay_is_hot_where_the_map_is():
 
 
 def test_cli_writes_a_map_per_word_and_an_index(tiny_model_dir, tmp_path, capsys):
-    folder = tmp_path / "maps"
-    args = ["generate", "--model-dir", str(tiny_model_dir), "--model", "tiny", "--steps", "2"]
-    status = main(
-        [
-            *args,
-            "--prompt",
-            "a red circle",
-            "--out",
-            str(tmp_path / "a.png"),
-            "--attention",
-            str(folder),
-        ]
-    )
-    stdout = capsys.readouterr().out
-    assert status == 0
-    assert stdout.split()[-1] == str(folder / "index.json")
-    index = json.loads((folder / "index.json").read_text())
-    assert [w["word"] for w in index["words"]] == ["a", "red", "circle"]
-    assert index["steps"] == 2
-    for word in index["words"]:
-        with Image.open(folder / word["file"]) as image:
-            assert image.size == (256, 256)
-        assert all(0 < v < 1 for v in word["hottest"])
+    check_attention_cli(["--model-dir", str(tiny_model_dir), "--model", "tiny"], tmp_path, capsys)

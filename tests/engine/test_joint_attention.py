@@ -11,9 +11,7 @@ import numpy as np
 import pytest
 import torch
 from diffusers import SD3Transformer2DModel
-from PIL import Image
 
-from studio.cli import main
 from studio.core.errors import GenerationCancelled
 from studio.core.request import GenerationRequest
 from studio.engine import Engine, ModelLibrary
@@ -21,6 +19,7 @@ from studio.engine.attention import AttentionRecorder
 from studio.engine.devices import Placement
 from studio.engine.families import attention_hooks
 from studio.engine.steps import StepRecord
+from tests.engine.attention_cli import check_attention_cli
 from tests.tiny_families import save_tiny_flux, save_tiny_sd3
 
 BUILDERS = {
@@ -116,24 +115,8 @@ def test_a_wide_flux_image_keeps_its_rows_and_columns(joint_engine):
 
 @pytest.mark.parametrize("model", ["sd3", "flux-dev"])
 def test_cli_writes_a_map_per_word_and_an_index(joint_dir, tmp_path, capsys, model):
-    folder = tmp_path / "maps"
-    status = main(
-        [
-            "generate", "--model-dir", str(joint_dir), "--model", model, "--steps", "2",
-            "--width", "64", "--height", "64", "--scheduler", "Euler", "--prompt", "a red circle",
-            "--out", str(tmp_path / "a.png"), "--attention", str(folder),
-        ]
-    )  # fmt: skip
-    stdout = capsys.readouterr().out
-    assert status == 0
-    assert stdout.split()[-1] == str(folder / "index.json")
-    index = json.loads((folder / "index.json").read_text())
-    assert [w["word"] for w in index["words"]] == ["a", "red", "circle"]
-    assert index["steps"] == 2
-    for word in index["words"]:
-        with Image.open(folder / word["file"]) as image:
-            assert image.size == (256, 256)
-        assert all(0 < v < 1 for v in word["hottest"])
+    size = ["--width", "64", "--height", "64", "--scheduler", "Euler"]
+    check_attention_cli(["--model-dir", str(joint_dir), "--model", model, *size], tmp_path, capsys)
 
 
 def sd35_medium_shaped() -> tuple[SD3Transformer2DModel, dict]:

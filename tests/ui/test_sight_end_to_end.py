@@ -102,3 +102,5 @@ def test_an_earlier_image_in_the_history_brings_back_its_runs_steps(real_window,
     decoded.clear()
     bar.full.click()
     qtbot.waitUntil(lambda: QSize(64, 64) in decoded, timeout=E2E_TIMEOUT)
+    # Step 3 exists in the earlier (4-step) run only: the later one has 2 steps.
+    assert window.statusBar().currentMessage() == "Step 3 (x0) decoded with the VAE"

@@ -92,7 +92,7 @@ class Flux(TransformerFamily):
         return JointAttentionHooks((ContextTokens(pipe.tokenizer_2),), packed_grid, PACKING)
 
     def image_tokens(self, pipe: DiffusionPipeline, width: int, height: int) -> int:
-        cell = pipe.vae_scale_factor * 2  # latents packed 2x2 into a token
+        cell = pipe.vae_scale_factor * PACKING
         return (height // cell) * (width // cell)
 
     def img2img_sigmas(self, steps: int) -> np.ndarray | None:
